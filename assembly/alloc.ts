@@ -1,0 +1,411 @@
+// The allocator: thread-owned pages of one size class each, in the manner of mimalloc.
+//
+// Fast path (owner): pop the first block of the local free list of the first available page of the class: two
+// loads and two stores, no atomic RMW. A block freed by its page's owner goes back on that local list. A block freed
+// by any other thread is pushed on the page's atomic thread-free stack; the owner takes that whole stack with one
+// xchg when its local list runs dry (collectThreadFree). Fresh blocks are carved from a bump index.
+//
+// A page with nothing left is unlinked and marked FULL with a CAS of its thread-free word (0 -> FULL bit): the
+// owner stops looking at it. The first remote free that replaces the FULL bit then owes the page back to its owner
+// and hands it over through the owner's reclaim list (deliverPage). A page whose blocks are all free returns to the
+// page pool, unless it is the last page of its class. Blocks larger than SMALL_MAX get a run of pages each.
+//
+// When a thread detaches, its pages with live blocks go on global abandoned lists (owner 0), from which other
+// threads adopt them; empty ones return to the pool. At the memory maximum the allocator sweeps those lists and its
+// own for pages that became empty before giving up, so nothing is lost to a dead thread.
+//
+//   record.avail[kind][class] --> page <--> page <--> page          (owner only, through P_PREV / P_NEXT)
+//   page: | header | block | block | ... | block | (not yet carved) |
+//   page.local free --> block --> block      page.thread free (atomic) --> block --> block
+
+import {
+  GLOBAL_BASE, G_ABANDONED, HEAP_KINDS, HEAP_OBJECT, HEADER_SIZE, H_LINK, H_TID, LARGE_CLASS, LINK_LIVE,
+  MAP_LARGE, MAP_SMALL, PAGE_ABANDONED, PAGE_AVAIL, PAGE_FULL, PAGE_HEADER_SIZE, PAGE_RECLAIM, PAGE_SHIFT,
+  PAGE_SIZE, P_BLOCK_SIZE, P_BUMP, P_CAPACITY, P_CLASS, P_KIND, P_LOCAL_FREE, P_NEXT, P_OWNER, P_PAGES, P_PREV,
+  P_RECLAIM_NEXT, P_STATE, P_THREAD_FREE, P_USED, R_AVAIL, R_BLOCKS_ALLOC, R_BLOCKS_FREED, R_BYTES_ALLOC,
+  R_BYTES_FREED, R_RECLAIM, SIZE_CLASSES, SMALL_MAX, THREAD_FREE_FULL, BLOCK_ALIGN,
+} from "./layout";
+import { myRecord, myTid, recordOf } from "./threads";
+import {
+  lockHeap, mapGet, mapSet, pageAddress, pageHigh, pageIndex, pageOf, releasePages, reservePages, reservedFresh,
+  unlockHeap,
+} from "./pages";
+import { abandonObject } from "./refcount";
+
+// ---- size classes -----------------------------------------------------------------------------------------------
+
+/** 1..128: steps of 16 (classes 0..7); then four classes per doubling up to SMALL_MAX (classes 8..31). */
+export function sizeClass(size: usize): u32 {
+  if (size <= 128) return size <= 16 ? 0 : <u32>((size - 1) >> 4);
+  let p = 31 - clz<u32>(<u32>size - 1); // size is in (2^p, 2^(p+1)]
+  return 8 + (p - 7) * 4 + ((<u32>size - 1 - (1 << p)) >> (p - 2));
+}
+
+export function classBlockSize(cls: u32): usize {
+  if (cls < 8) return <usize>(cls + 1) << 4;
+  let p = ((cls - 8) >> 2) + 7;
+  return (<usize>1 << p) + (<usize>(((cls - 8) & 3) + 1) << (p - 2));
+}
+
+@inline function availSlot(kind: u32, cls: u32): usize {
+  return myRecord + R_AVAIL + (<usize>(kind * SIZE_CLASSES + cls) << 2);
+}
+
+@inline function abandonedSlot(kind: u32, cls: u32): usize {
+  return GLOBAL_BASE + G_ABANDONED + (<usize>(kind * SIZE_CLASSES + cls) << 2);
+}
+
+@inline function count(field: usize, n: u64): void {
+  store<u64>(myRecord + field, load<u64>(myRecord + field) + n);
+}
+
+// ---- allocation -------------------------------------------------------------------------------------------------
+
+/** A 16-byte aligned block of at least `size` bytes from heap `kind`, or 0 at the memory maximum. */
+export function allocBlock(size: usize, kind: u32): usize {
+  if (size > SMALL_MAX) return allocLarge(size, kind);
+  let cls = sizeClass(size);
+  let page = <usize>load<u32>(availSlot(kind, cls));
+  if (page != 0) {
+    let block = <usize>load<u32>(page + P_LOCAL_FREE);
+    if (block != 0) {
+      store<u32>(page + P_LOCAL_FREE, load<u32>(block));
+      store<u32>(page + P_USED, load<u32>(page + P_USED) + 1);
+      countAlloc(page);
+      return block;
+    }
+  }
+  return allocSmallSlow(kind, cls);
+}
+
+@inline function countAlloc(page: usize): void {
+  count(R_BLOCKS_ALLOC, 1);
+  count(R_BYTES_ALLOC, load<u32>(page + P_BLOCK_SIZE));
+}
+
+/** A block from `page`'s local list or its uncarved tail, or 0. */
+function takeBlock(page: usize): usize {
+  let block = <usize>load<u32>(page + P_LOCAL_FREE);
+  if (block != 0) {
+    store<u32>(page + P_LOCAL_FREE, load<u32>(block));
+  } else {
+    let bump = load<u32>(page + P_BUMP);
+    if (bump >= load<u32>(page + P_CAPACITY)) return 0;
+    store<u32>(page + P_BUMP, bump + 1);
+    block = page + PAGE_HEADER_SIZE + <usize>bump * load<u32>(page + P_BLOCK_SIZE);
+  }
+  store<u32>(page + P_USED, load<u32>(page + P_USED) + 1);
+  countAlloc(page);
+  return block;
+}
+
+function allocSmallSlow(kind: u32, cls: u32): usize {
+  if (atomic.load<u32>(myRecord + R_RECLAIM) != 0) takeReclaimed();
+  let page = <usize>load<u32>(availSlot(kind, cls));
+  while (page != 0) {
+    collectThreadFree(page);
+    let block = takeBlock(page);
+    if (block != 0) return block;
+    let next = <usize>load<u32>(page + P_NEXT);
+    availUnlink(page);
+    if (!markFull(page)) {
+      availPush(page); // remote frees arrived meanwhile: keep using it
+      continue;
+    }
+    page = next;
+  }
+  page = adoptAbandoned(kind, cls);
+  if (page == 0) page = newSmallPage(kind, cls);
+  if (page == 0 && sweepEmptyPages()) page = newSmallPage(kind, cls);
+  if (page == 0) return 0;
+  availPush(page);
+  return takeBlock(page);
+}
+
+function newSmallPage(kind: u32, cls: u32): usize {
+  lockHeap();
+  let page = reservePages(1);
+  if (page != 0) {
+    // object pages start zeroed, so a block never carved in this use of the page can never look LIVE
+    if (kind == HEAP_OBJECT && !reservedFresh) memory.fill(page, 0, PAGE_SIZE);
+    let blockSize = classBlockSize(cls);
+    initPageHeader(page, kind, cls, blockSize, <u32>((PAGE_SIZE - PAGE_HEADER_SIZE) / blockSize), 1);
+    store<u32>(page + P_STATE, PAGE_AVAIL);
+    mapSet(pageIndex(page), MAP_SMALL); // after the header: validation reads the map first
+  }
+  unlockHeap();
+  return page;
+}
+
+function initPageHeader(page: usize, kind: u32, cls: u32, blockSize: usize, capacity: u32, pages: u32): void {
+  memory.fill(page, 0, PAGE_HEADER_SIZE);
+  store<u32>(page + P_OWNER, myTid);
+  store<u32>(page + P_KIND, kind);
+  store<u32>(page + P_CLASS, cls);
+  store<u32>(page + P_BLOCK_SIZE, <u32>blockSize);
+  store<u32>(page + P_CAPACITY, capacity);
+  store<u32>(page + P_PAGES, pages);
+}
+
+function allocLarge(size: usize, kind: u32): usize {
+  if (size > 0xffff_0000) return 0;
+  let blockSize = (size + BLOCK_ALIGN - 1) & ~(BLOCK_ALIGN - 1);
+  let pages = <u32>((blockSize + PAGE_HEADER_SIZE + PAGE_SIZE - 1) >> PAGE_SHIFT);
+  let page = newLargeRun(kind, blockSize, pages);
+  if (page == 0 && sweepEmptyPages()) page = newLargeRun(kind, blockSize, pages);
+  if (page == 0) return 0;
+  countAlloc(page);
+  return page + PAGE_HEADER_SIZE;
+}
+
+function newLargeRun(kind: u32, blockSize: usize, pages: u32): usize {
+  lockHeap();
+  let page = reservePages(pages);
+  if (page != 0) {
+    if (kind == HEAP_OBJECT && !reservedFresh) memory.fill(page + PAGE_HEADER_SIZE, 0, HEADER_SIZE);
+    initPageHeader(page, kind, LARGE_CLASS, blockSize, 1, pages);
+    store<u32>(page + P_BUMP, 1);
+    store<u32>(page + P_USED, 1);
+    mapSet(pageIndex(page), MAP_LARGE); // in the same lock hold as the reservation: the run is never seen free
+  }
+  unlockHeap();
+  return page;
+}
+
+// ---- free -------------------------------------------------------------------------------------------------------
+
+/** Frees a block from any thread. */
+export function freeBlock(block: usize): void {
+  let page = pageOf(block);
+  count(R_BLOCKS_FREED, 1);
+  count(R_BYTES_FREED, load<u32>(page + P_BLOCK_SIZE));
+  if (mapGet(pageIndex(page)) == MAP_LARGE) {
+    lockHeap();
+    releasePages(page);
+    unlockHeap();
+  } else if (myTid != 0 && load<u32>(page + P_OWNER) == myTid) {
+    localFree(page, block); // only we change the owner away from us (detach), so this read is stable
+  } else {
+    remoteFree(page, block);
+  }
+}
+
+function localFree(page: usize, block: usize): void {
+  store<u32>(block, load<u32>(page + P_LOCAL_FREE));
+  store<u32>(page + P_LOCAL_FREE, <u32>block);
+  let used = load<u32>(page + P_USED) - 1;
+  store<u32>(page + P_USED, used);
+  let state = load<u32>(page + P_STATE);
+  if (state == PAGE_FULL) {
+    // take the page back from FULL; if a remote free beat us to it, the page arrives through the reclaim list
+    if (atomic.cmpxchg<u32>(page + P_THREAD_FREE, THREAD_FREE_FULL, 0) != THREAD_FREE_FULL) return;
+    store<u32>(page + P_STATE, PAGE_AVAIL);
+    availPush(page);
+  }
+  if (used == 0 && load<u32>(page + P_STATE) == PAGE_AVAIL) retireIfSpare(page);
+}
+
+function remoteFree(page: usize, block: usize): void {
+  let old: u32;
+  do {
+    old = atomic.load<u32>(page + P_THREAD_FREE);
+    store<u32>(block, old & ~THREAD_FREE_FULL);
+    // release: the link store above happens before the owner's xchg can see the block
+  } while (atomic.cmpxchg<u32>(page + P_THREAD_FREE, old, <u32>block) != old);
+  if (old & THREAD_FREE_FULL) deliverPage(page);
+}
+
+/** We replaced the FULL bit: the owner had given up on this page, so hand it back to it. */
+function deliverPage(page: usize): void {
+  lockHeap();
+  // the owner wrote FULL before its CAS set the bit, so we see it; a detach in between made it ABANDONED
+  if (load<u32>(page + P_STATE) == PAGE_FULL) {
+    let rec = recordOf(load<u32>(page + P_OWNER));
+    store<u32>(page + P_STATE, PAGE_RECLAIM);
+    store<u32>(page + P_RECLAIM_NEXT, load<u32>(rec + R_RECLAIM));
+    atomic.store<u32>(rec + R_RECLAIM, <u32>page); // the owner polls this word without the lock
+  }
+  unlockHeap();
+}
+
+function takeReclaimed(): void {
+  lockHeap();
+  let page = <usize>load<u32>(myRecord + R_RECLAIM);
+  atomic.store<u32>(myRecord + R_RECLAIM, 0);
+  while (page != 0) {
+    let next = <usize>load<u32>(page + P_RECLAIM_NEXT);
+    store<u32>(page + P_STATE, PAGE_AVAIL);
+    availPush(page);
+    page = next;
+  }
+  unlockHeap();
+}
+
+/** Owner: moves the page's remote frees onto its local list. */
+function collectThreadFree(page: usize): void {
+  if (atomic.load<u32>(page + P_THREAD_FREE) == 0) return;
+  // acquire: pairs with the pushers' CAS, so their link stores are visible as we walk
+  let list = <usize>(atomic.xchg<u32>(page + P_THREAD_FREE, 0) & ~THREAD_FREE_FULL);
+  if (list == 0) return;
+  let n: u32 = 1;
+  let tail = list;
+  while (load<u32>(tail) != 0) {
+    tail = <usize>load<u32>(tail);
+    n++;
+  }
+  store<u32>(tail, load<u32>(page + P_LOCAL_FREE));
+  store<u32>(page + P_LOCAL_FREE, <u32>list);
+  store<u32>(page + P_USED, load<u32>(page + P_USED) - n);
+}
+
+/** Owner: gives up on a page with no free block. False if remote frees arrived first. */
+function markFull(page: usize): bool {
+  store<u32>(page + P_STATE, PAGE_FULL); // before the CAS: a deliverer that replaces the bit must see FULL
+  if (atomic.cmpxchg<u32>(page + P_THREAD_FREE, 0, THREAD_FREE_FULL) == 0) return true;
+  store<u32>(page + P_STATE, PAGE_AVAIL);
+  return false;
+}
+
+/** Returns an empty page to the pool unless it is the only page of its class. */
+function retireIfSpare(page: usize): void {
+  let slot = availSlot(load<u32>(page + P_KIND), load<u32>(page + P_CLASS));
+  if (load<u32>(slot) == <u32>page && load<u32>(page + P_NEXT) == 0) return;
+  availUnlink(page);
+  lockHeap();
+  store<u32>(page + P_OWNER, 0);
+  releasePages(page);
+  unlockHeap();
+}
+
+// ---- page lists ------------------------------------------------------------------------------------------------
+
+function availPush(page: usize): void {
+  listPush(availSlot(load<u32>(page + P_KIND), load<u32>(page + P_CLASS)), page);
+}
+
+function availUnlink(page: usize): void {
+  listUnlink(availSlot(load<u32>(page + P_KIND), load<u32>(page + P_CLASS)), page);
+}
+
+function listPush(head: usize, page: usize): void {
+  let first = <usize>load<u32>(head);
+  store<u32>(page + P_PREV, 0);
+  store<u32>(page + P_NEXT, <u32>first);
+  if (first != 0) store<u32>(first + P_PREV, <u32>page);
+  store<u32>(head, <u32>page);
+}
+
+function listUnlink(head: usize, page: usize): void {
+  let prev = <usize>load<u32>(page + P_PREV);
+  let next = <usize>load<u32>(page + P_NEXT);
+  if (prev != 0) store<u32>(prev + P_NEXT, <u32>next);
+  else store<u32>(head, <u32>next);
+  if (next != 0) store<u32>(next + P_PREV, <u32>prev);
+  store<u32>(page + P_PREV, 0);
+  store<u32>(page + P_NEXT, 0);
+}
+
+// ---- abandoned pages ------------------------------------------------------------------------------------------
+
+function adoptAbandoned(kind: u32, cls: u32): usize {
+  let head = abandonedSlot(kind, cls);
+  if (atomic.load<u32>(head) == 0) return 0;
+  lockHeap();
+  let page = <usize>load<u32>(head);
+  if (page != 0) {
+    listUnlink(head, page);
+    store<u32>(page + P_OWNER, myTid);
+    store<u32>(page + P_STATE, PAGE_AVAIL);
+  }
+  unlockHeap();
+  if (page != 0) collectThreadFree(page);
+  return page;
+}
+
+/** Detach, second half: gives the pages of `tid` up. The tid's objects were abandoned already. */
+export function abandonPagesOf(tid: u32): void {
+  let rec = recordOf(tid);
+  lockHeap();
+  let high = pageHigh();
+  for (let i: u32 = 0; i < high; i++) {
+    if (mapGet(i) != MAP_SMALL) continue;
+    let page = pageAddress(i);
+    if (load<u32>(page + P_OWNER) != tid) continue;
+    // takes remote frees and the FULL bit; a deliverer waiting for the lock will then find the page ABANDONED
+    collectThreadFree(page);
+    store<u32>(page + P_RECLAIM_NEXT, 0);
+    store<u32>(page + P_OWNER, 0);
+    if (load<u32>(page + P_USED) == 0) {
+      releasePages(page);
+    } else {
+      store<u32>(page + P_STATE, PAGE_ABANDONED);
+      listPush(abandonedSlot(load<u32>(page + P_KIND), load<u32>(page + P_CLASS)), page);
+    }
+  }
+  memory.fill(rec + R_AVAIL, 0, <usize>(HEAP_KINDS * SIZE_CLASSES) << 2);
+  atomic.store<u32>(rec + R_RECLAIM, 0);
+  unlockHeap();
+}
+
+/** Detach, first half: merges every live object that `tid` owns. Frees are scheduled, run by the caller. */
+export function abandonObjectsOf(tid: u32): void {
+  lockHeap(); // pages cannot change hands or be re-carved while we walk them
+  let high = pageHigh();
+  for (let i: u32 = 0; i < high; i++) {
+    let map = mapGet(i);
+    let page = pageAddress(i);
+    if (map != MAP_SMALL && map != MAP_LARGE) continue; // a TAIL page holds payload, not a header
+    if (load<u32>(page + P_KIND) != HEAP_OBJECT) continue;
+    if (map == MAP_SMALL && load<u32>(page + P_OWNER) == tid) {
+      let blockSize = <usize>load<u32>(page + P_BLOCK_SIZE);
+      let carved = load<u32>(page + P_BUMP);
+      let block = page + PAGE_HEADER_SIZE;
+      for (let j: u32 = 0; j < carved; j++, block += blockSize) abandonIfOwned(block, tid);
+    } else if (map == MAP_LARGE) {
+      abandonIfOwned(page + PAGE_HEADER_SIZE, tid);
+    }
+  }
+  unlockHeap();
+}
+
+@inline function abandonIfOwned(obj: usize, tid: u32): void {
+  // LIVE is stored last when an object is made, and cleared before its block is freed
+  if ((atomic.load<u32>(obj + H_LINK) & LINK_LIVE) == 0) return;
+  if (<u32>atomic.load<u16>(obj + H_TID) == tid) abandonObject(obj);
+}
+
+/** At the memory maximum: returns to the pool every abandoned page, and every page of ours, that is now empty. */
+function sweepEmptyPages(): bool {
+  let released = false;
+  lockHeap();
+  for (let kind: u32 = 0; kind < HEAP_KINDS; kind++) {
+    for (let cls: u32 = 0; cls < SIZE_CLASSES; cls++) {
+      released = sweepList(abandonedSlot(kind, cls)) || released;
+      released = sweepList(availSlot(kind, cls)) || released;
+    }
+  }
+  unlockHeap();
+  return released;
+}
+
+function sweepList(head: usize): bool {
+  let released = false;
+  let page = <usize>load<u32>(head);
+  while (page != 0) {
+    let next = <usize>load<u32>(page + P_NEXT);
+    collectThreadFree(page); // abandoned pages: we act as owner under the heap lock, as adoption does
+    if (load<u32>(page + P_USED) == 0) {
+      listUnlink(head, page);
+      store<u32>(page + P_OWNER, 0);
+      releasePages(page);
+      released = true;
+    }
+    page = next;
+  }
+  return released;
+}
+
+/** Usable bytes of a block. */
+export function blockSize(block: usize): usize {
+  return load<u32>(pageOf(block) + P_BLOCK_SIZE);
+}

@@ -1,0 +1,211 @@
+// The memory layout of a biasrc heap: the one place that defines every offset and constant.
+//
+// One shared WebAssembly.Memory holds everything; every thread runs its own instance of this module over it.
+// Module globals are per instance (= per thread), so nothing shared may live in a global: it all lives here.
+//
+//   0        GLOBAL_BASE                  records                         page map        pages_base (64 KiB aligned)
+//   +--------+----------------------------+-------------------------------+---------------+---------+--------+----
+//   | unused | global header (GLOBAL_SIZE)| record 1 | record 2 | ... | N | 1 byte a page | padding | page 0 | page 1 ...
+//   +--------+----------------------------+-------------------------------+---------------+---------+--------+----
+//   Address 0 .. GLOBAL_BASE-1 is never used, so handle 0 is null and small numbers are never valid handles.
+//
+// The TypeScript side reads these numbers from the `brc_layout` export (see index.ts), never from a copy.
+
+// ---- Geometry --------------------------------------------------------------------------------------------------
+
+export const LAYOUT_MAGIC: u32 = 0x31435242; // "BRC1" little-endian
+export const LAYOUT_VERSION: u32 = 1;
+
+export const GLOBAL_BASE: usize = 256;
+export const CACHE_LINE: usize = 64;
+export const PAGE_SHIFT: u32 = 16; // one biasrc page = one wasm page, so memory.grow works in whole pages
+export const PAGE_SIZE: usize = 1 << PAGE_SHIFT;
+export const PAGE_MASK: usize = PAGE_SIZE - 1;
+export const BLOCK_ALIGN: usize = 16;
+export const WASM_MAX_PAGES: u32 = 65536; // 4 GiB
+
+export const DEFAULT_MAX_THREADS: u32 = 64;
+export const MAX_THREADS_LIMIT: u32 = 4096; // tids fit the object header's u16 with room to spare
+
+// ---- Global header (at GLOBAL_BASE) ------------------------------------------------------------------------------
+//
+//   +0  magic          +4  version       +8  init state     +12 max threads
+//   +16 memory max     +20 records base  +24 page map base  +28 pages base
+//   +32 page limit     +36 page high     +40 heap lock      +44 threads attached
+//   +48 free hint      +52 build flags   +56 leaked objects +60 (spare)
+//   +64 abandoned page lists [HEAP_KINDS][SIZE_CLASSES] u32 (page addresses, linked through P_NEXT)
+//
+// Written once by brc_init (below init state READY they are immutable), except: page high, free hint and the
+// abandoned lists (under the heap lock), threads attached (atomic), heap lock (the lock itself).
+
+export const G_MAGIC: usize = 0;
+export const G_VERSION: usize = 4;
+export const G_INIT: usize = 8;
+export const G_MAX_THREADS: usize = 12;
+export const G_MEMORY_MAX: usize = 16; // wasm pages the memory may grow to
+export const G_RECORDS: usize = 20;
+export const G_PAGE_MAP: usize = 24;
+export const G_PAGES_BASE: usize = 28;
+export const G_PAGE_LIMIT: usize = 32; // biasrc pages that fit below the memory maximum
+export const G_PAGE_HIGH: usize = 36; // pages below this index have been handed out at least once
+export const G_HEAP_LOCK: usize = 40;
+export const G_ATTACHED: usize = 44;
+export const G_FREE_HINT: usize = 48; // no free page below this index
+export const G_BUILD_FLAGS: usize = 52;
+export const G_LEAKED: usize = 56; // objects left unreachable by threads that died (reported by the JS side)
+export const G_ABANDONED: usize = 64;
+
+export const INIT_NONE: u32 = 0;
+export const INIT_BUSY: u32 = 1;
+export const INIT_READY: u32 = 2;
+
+export const BUILD_DEBUG: u32 = 1;
+
+// ---- Size classes --------------------------------------------------------------------------------------------
+//
+//   class  0..7 : 16, 32, ..., 128 bytes (steps of 16)
+//   class  8..31: four steps per doubling, 160 .. 8192 bytes
+//   larger     : a run of whole pages ("large"), one block per run
+//
+// Computed, not tabled: a table would be a data segment, and data segments are re-applied by every instantiation.
+
+export const SIZE_CLASSES: u32 = 32;
+export const SMALL_MAX: usize = 8192;
+export const HEAP_RAW: u32 = 0; // brc_malloc blocks
+export const HEAP_OBJECT: u32 = 1; // reference-counted objects: kept apart so detach can walk objects without guessing
+export const HEAP_KINDS: u32 = 2;
+
+export const GLOBAL_SIZE: usize = G_ABANDONED + <usize>(HEAP_KINDS * SIZE_CLASSES) * 4;
+
+// ---- Thread record (one per tid, at records + (tid-1) * RECORD_SIZE) -------------------------------------------
+//
+//   line 0  (read and written by any thread)
+//     +0  state        FREE / ACTIVE / PARKED / HELPED / RECLAIMING: who holds the right to merge this tid's counts
+//     +4  generation   bumped at every attach: tells one holder of a tid from the next
+//     +8  queue        head of the merge queue (objects linked through H_LINK); also the futex an idle owner waits on
+//     +12 reclaim      pages with remote frees handed back while the owner had given up on them (heap lock)
+//   line 1  slow-path counters (u64, written by the thread holding the record's rights, read by anyone)
+//     +64 blocks allocated  +72 blocks freed  +80 bytes allocated  +88 bytes freed
+//     +96 objects allocated +104 objects freed +112 merges (queue and zero-local) +120 objects queued
+//   line 2  debug counters (debug build only: the release fast path touches nothing but the header)
+//     +128 owner increfs +136 owner decrefs +144 shared increfs +152 shared decrefs +160 helped merges
+//   +256    available pages [HEAP_KINDS][SIZE_CLASSES] u32, owner only (doubly linked through P_PREV/P_NEXT)
+
+export const R_STATE: usize = 0;
+export const R_GENERATION: usize = 4;
+export const R_QUEUE: usize = 8;
+export const R_RECLAIM: usize = 12;
+export const R_BLOCKS_ALLOC: usize = 64;
+export const R_BLOCKS_FREED: usize = 72;
+export const R_BYTES_ALLOC: usize = 80;
+export const R_BYTES_FREED: usize = 88;
+export const R_OBJECTS_ALLOC: usize = 96;
+export const R_OBJECTS_FREED: usize = 104;
+export const R_MERGES: usize = 112;
+export const R_QUEUED: usize = 120;
+export const R_OWNER_INCREFS: usize = 128;
+export const R_OWNER_DECREFS: usize = 136;
+export const R_SHARED_INCREFS: usize = 144;
+export const R_SHARED_DECREFS: usize = 152;
+export const R_HELPED: usize = 160;
+export const R_AVAIL: usize = 256;
+export const RECORD_SIZE: usize = R_AVAIL + <usize>(HEAP_KINDS * SIZE_CLASSES) * 4; // 512
+
+export const STATE_FREE: u32 = 0; // no thread; the tid may be taken by brc_thread_attach
+export const STATE_ACTIVE: u32 = 1; // the owner runs and alone may touch its objects' local counts
+export const STATE_PARKED: u32 = 2; // the owner is blocked inside biasrc; another thread may borrow its rights
+export const STATE_HELPED: u32 = 3; // borrowed: a helper merges the parked owner's queue; the owner waits to unpark
+export const STATE_RECLAIMING: u32 = 4; // the owner is gone; a detacher holds its rights
+
+// ---- Page header (first PAGE_HEADER_SIZE bytes of every in-use page or page run) --------------------------------
+//
+//   +0  owner       tid that allocates from this page (0: abandoned, or a large run)
+//   +4  kind        heap kind (HEAP_RAW / HEAP_OBJECT)
+//   +8  class       size class, or SIZE_CLASSES for a large run
+//   +12 block size  bytes per block
+//   +16 capacity    blocks that fit
+//   +20 bump        blocks carved so far (blocks at or past it were never handed out in this use of the page)
+//   +24 used        blocks handed out minus blocks freed locally or collected (owner only)
+//   +28 local free  owner's free list (blocks linked through their first word)
+//   +32 thread free other threads' frees: an atomic stack; bit 0 set = FULL, the owner stopped looking here
+//   +36 prev        \ owner's available list, or the abandoned list
+//   +40 next        /
+//   +44 reclaim next link in the owner's reclaim list
+//   +48 pages       length of the run in pages (1 for small pages)
+//   +52 state       AVAIL (in the owner's list) / FULL (owner gave up; the FULL bit is set) /
+//                   RECLAIM (handed back through the owner's reclaim list) / ABANDONED (no owner; global list)
+//
+//   block i of a small page is at page + PAGE_HEADER_SIZE + i * block size; a large run's one block at + PAGE_HEADER_SIZE.
+
+export const PAGE_HEADER_SIZE: usize = 64;
+export const P_OWNER: usize = 0;
+export const P_KIND: usize = 4;
+export const P_CLASS: usize = 8;
+export const P_BLOCK_SIZE: usize = 12;
+export const P_CAPACITY: usize = 16;
+export const P_BUMP: usize = 20;
+export const P_USED: usize = 24;
+export const P_LOCAL_FREE: usize = 28;
+export const P_THREAD_FREE: usize = 32;
+export const P_PREV: usize = 36;
+export const P_NEXT: usize = 40;
+export const P_RECLAIM_NEXT: usize = 44;
+export const P_PAGES: usize = 48;
+export const P_STATE: usize = 52;
+
+export const PAGE_AVAIL: u32 = 1;
+export const PAGE_FULL: u32 = 2;
+export const PAGE_RECLAIM: u32 = 3;
+export const PAGE_ABANDONED: u32 = 4;
+
+export const THREAD_FREE_FULL: u32 = 1;
+export const LARGE_CLASS: u32 = SIZE_CLASSES;
+
+// Page map: one byte a page, written under the heap lock, read by handle validation.
+export const MAP_FREE: u8 = 0;
+export const MAP_SMALL: u8 = 1;
+export const MAP_LARGE: u8 = 2; // first page of a large run
+export const MAP_TAIL: u8 = 3; // later pages of a large run
+
+// ---- Object header (16 bytes; the handle is its address) ---------------------------------------------------------
+//
+//    0               4       6       8               12              16
+//   +---------------+-------+-------+---------------+---------------+------------------+---------------+
+//   | local   u32   | tid   | refs  | shared   i32  | link     u32  | refs x u32 slots | payload bytes |
+//   +---------------+-------+-------+---------------+---------------+------------------+---------------+
+//   local : biased count, plain loads and stores by the owner only; LOCAL_IMMORTAL = immortal
+//   tid   : owner (0 = none: merged or abandoned); with local it forms the u64 the owner checks in one load
+//   refs  : number of reference slots (immutable)
+//   shared: count << 2 | MERGED | QUEUED, changed only by CAS (count and flags move together)
+//   link  : next object in the owner's merge queue (bits 4..31) | LIVE | LOCK_WAITERS | LOCKED
+//
+// local, tid and refs share the first u64: the owner's fast path loads it once, subtracts (myTid << 32) and keeps
+// 48 bits; the result is below 2^32 exactly when tid is ours, and is then the local count itself.
+
+export const HEADER_SIZE: usize = 16;
+export const H_LOCAL: usize = 0;
+export const H_TID: usize = 4;
+export const H_REFS: usize = 6;
+export const H_SHARED: usize = 8;
+export const H_LINK: usize = 12;
+export const SLOT_SIZE: usize = 4;
+export const MAX_REFS: u32 = 0xffff;
+
+export const LOCAL_IMMORTAL: u32 = 0xffffffff;
+export const OWNER_WORD_MASK: u64 = 0x0000_ffff_ffff_ffff; // local + tid, without refs
+
+export const SHARED_QUEUED: i32 = 1;
+export const SHARED_MERGED: i32 = 2;
+export const SHARED_FLAGS: i32 = 3;
+export const SHARED_SHIFT: i32 = 2;
+export const SHARED_ONE: i32 = 1 << SHARED_SHIFT;
+// A shared count at or above this is immortal: increments stop there, decrements leave it (saturation).
+export const SHARED_SATURATED: i32 = 1 << 28;
+
+export const LINK_LOCKED: u32 = 1;
+export const LINK_WAITERS: u32 = 2;
+export const LINK_LIVE: u32 = 4;
+export const LINK_BITS: u32 = 15;
+
+// A slot holds a handle, or a handle | SLOT_BUSY while brc_load_ref takes its reference (see object.ts).
+export const SLOT_BUSY: u32 = 1;

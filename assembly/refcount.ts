@@ -1,0 +1,240 @@
+// Biased reference counting (Choi, Shull, Torrellas, PACT 2018; CPython's free-threaded build).
+//
+// Every object is biased toward the thread that allocated it, its owner. The owner changes the local count with a
+// plain load and store; other threads change the shared count with CAS. The true count is
+//
+//     local + shared count - (1 if QUEUED)
+//
+// When the owner's local count reaches zero it merges: with no shared references the object is freed at once,
+// otherwise the owner gives up ownership (tid = 0) and sets MERGED, after which every thread uses the shared count.
+// When another thread's decrement would take the shared count below zero, it sets QUEUED instead and queues the
+// object for its owner (queue.ts), who merges it later. An object is freed when its shared count is zero, MERGED is
+// set and QUEUED is not: by then the local count has been folded in and no queue holds it.
+//
+// Store order (CPython needed gh-117657, gh-119999 and gh-121794 to get this right): a merger clears local and tid
+// BEFORE the CAS that publishes MERGED, because a thread that sees MERGED may free the object at once.
+
+import {
+  H_LOCAL, H_LINK, H_SHARED, H_TID, LINK_LIVE, LOCAL_IMMORTAL, OWNER_WORD_MASK, R_MERGES, R_OWNER_DECREFS,
+  R_OWNER_INCREFS, R_SHARED_DECREFS, R_SHARED_INCREFS, SHARED_MERGED, SHARED_ONE, SHARED_QUEUED,
+  SHARED_SATURATED, SHARED_SHIFT, R_STATE, STATE_ACTIVE, LINK_LOCKED,
+} from "./layout";
+import { DEBUG } from "./config";
+import { E_BIASED_NEGATIVE, E_DOUBLE_FREE, E_LOCK_HELD, E_NOT_OWNER, E_SHARED_NEGATIVE, EFREED, fail } from "./errors";
+import { myRecord, myTid, myTidHigh, recordOf } from "./threads";
+import { enqueue, scheduleFree } from "./queue";
+
+@inline function sharedCount(s: i32): i32 {
+  return s >> SHARED_SHIFT;
+}
+
+/** A count at the saturation point is immortal; larger totals saturate there. */
+@inline function encodeCount(count: i64, flags: i32): i32 {
+  if (count >= <i64>SHARED_SATURATED) count = SHARED_SATURATED;
+  return (<i32>count << SHARED_SHIFT) | flags;
+}
+
+@inline function bump(field: usize): void {
+  store<u64>(myRecord + field, load<u64>(myRecord + field) + 1);
+}
+
+/** Debug build: every operation first checks that the handle names a live object. */
+@inline export function checkLive(obj: usize): void {
+  if (DEBUG) {
+    if ((atomic.load<u32>(obj + H_LINK) & LINK_LIVE) == 0) fail(EFREED, obj);
+  }
+}
+
+// ---- increment --------------------------------------------------------------------------------------------------
+
+@inline export function incref(obj: usize): void {
+  checkLive(obj);
+  // one load serves the owner check and the count: d < 2^32 exactly when tid is ours, and then d is local
+  let d = (load<u64>(obj) - myTidHigh) & OWNER_WORD_MASK;
+  if (d < <u64>LOCAL_IMMORTAL) {
+    // owner: plain store, no other thread writes local. local + 1 == LOCAL_IMMORTAL saturates into immortality.
+    store<u32>(obj + H_LOCAL, <u32>d + 1);
+    if (DEBUG) bump(R_OWNER_INCREFS);
+    return;
+  }
+  increfShared(obj);
+}
+
+function increfShared(obj: usize): void {
+  // an immortal local is final: the owner never stores anything else over it
+  if (atomic.load<u32>(obj + H_LOCAL) == LOCAL_IMMORTAL) return;
+  if (DEBUG) bump(R_SHARED_INCREFS);
+  let s = atomic.load<i32>(obj + H_SHARED);
+  while (sharedCount(s) < SHARED_SATURATED) {
+    // no ordering needed beyond the CAS itself: the caller already holds a reference, so the object stays alive
+    let seen = atomic.cmpxchg<i32>(obj + H_SHARED, s, s + SHARED_ONE);
+    if (seen == s) return;
+    s = seen;
+  }
+}
+
+// ---- decrement --------------------------------------------------------------------------------------------------
+
+@inline export function decrefAny(obj: usize): void {
+  checkLive(obj);
+  let d = (load<u64>(obj) - myTidHigh) & OWNER_WORD_MASK;
+  if (d - 2 < <u64>(LOCAL_IMMORTAL - 2)) {
+    // owner with local in [2, immortal): plain store
+    store<u32>(obj + H_LOCAL, <u32>d - 1);
+    if (DEBUG) bump(R_OWNER_DECREFS);
+    return;
+  }
+  decrefSlow(obj, d);
+}
+
+function decrefSlow(obj: usize, d: u64): void {
+  if (d == 1) {
+    if (DEBUG) bump(R_OWNER_DECREFS);
+    mergeZeroLocal(obj);
+  } else if (d == 0) {
+    fail(E_BIASED_NEGATIVE, obj); // ours with local 0: ownership should have been dropped at zero
+  } else if (d != <u64>LOCAL_IMMORTAL) {
+    decrefShared(obj);
+  }
+}
+
+function decrefShared(obj: usize): void {
+  if (atomic.load<u32>(obj + H_LOCAL) == LOCAL_IMMORTAL) return;
+  if (DEBUG) bump(R_SHARED_DECREFS);
+  let s = atomic.load<i32>(obj + H_SHARED);
+  let next: i32;
+  while (true) {
+    if (sharedCount(s) >= SHARED_SATURATED) return; // immortal
+    // count 0 and no flags: our reference is counted in the owner's local count. Hand it to the owner's queue by
+    // setting QUEUED in place of a decrement (same CAS, so count and flags stay consistent).
+    next = s == 0 ? SHARED_QUEUED : s - SHARED_ONE;
+    if (DEBUG) {
+      if (sharedCount(next) < 0 && (next & SHARED_QUEUED) == 0) fail(E_SHARED_NEGATIVE, obj);
+    }
+    // acquire and release: a thread that frees after this CAS sees every write made before earlier decrements
+    let seen = atomic.cmpxchg<i32>(obj + H_SHARED, s, next);
+    if (seen == s) break;
+    s = seen;
+  }
+  if (s == 0) {
+    enqueue(obj);
+  } else if (next == SHARED_MERGED) {
+    scheduleFree(obj); // merged, count zero, in no queue: we held the last reference
+  }
+}
+
+// ---- merging ----------------------------------------------------------------------------------------------------
+
+/** The owner's local count went from 1 to 0. */
+function mergeZeroLocal(obj: usize): void {
+  let s = atomic.load<i32>(obj + H_SHARED);
+  if (s == 0) {
+    // no shared references and not queued: ours was the last reference, and nobody else can add one
+    store<u32>(obj + H_LOCAL, 0);
+    scheduleFree(obj);
+    return;
+  }
+  dropOwnership(obj);
+  let next: i32;
+  while (true) {
+    next = s | SHARED_MERGED;
+    // publishes MERGED (and our tid/local stores before it); pairs with decrefShared's CAS on the freeing side
+    let seen = atomic.cmpxchg<i32>(obj + H_SHARED, s, next);
+    if (seen == s) break;
+    s = seen;
+  }
+  bump(R_MERGES);
+  if (next == SHARED_MERGED) scheduleFree(obj);
+}
+
+/** Clears local and tid. Called by the holder of the owner's rights, before MERGED is published (gh-121794). */
+@inline function dropOwnership(obj: usize): void {
+  if (DEBUG) {
+    let tid = <u32>atomic.load<u16>(obj + H_TID);
+    if (tid != myTid && atomic.load<u32>(recordOf(tid) + R_STATE) == STATE_ACTIVE) fail(E_NOT_OWNER, obj);
+  }
+  store<u32>(obj + H_LOCAL, 0);
+  atomic.store<u16>(obj + H_TID, 0); // other threads read tid atomically to pick their path; release for local = 0
+}
+
+/**
+ * Applies the queued reference of an object taken from a queue (or queued when ownership was already dropped).
+ * If the object is still owned, the caller holds the owner's rights (threads.ts) and folds the local count in.
+ */
+export function mergeQueued(obj: usize): void {
+  let s = atomic.load<i32>(obj + H_SHARED);
+  let tid = <u32>atomic.load<u16>(obj + H_TID);
+  let local: i64 = -1; // -1: nothing to fold in, ownership is already dropped
+  if (tid != 0 && (s & SHARED_MERGED) == 0) {
+    let l = load<u32>(obj + H_LOCAL);
+    local = l == LOCAL_IMMORTAL ? <i64>SHARED_SATURATED : <i64>l;
+    dropOwnership(obj);
+  }
+  let next: i32;
+  while (true) {
+    if (local < 0 && (s & SHARED_MERGED) == 0) {
+      // tid is 0 but MERGED not yet set: a merger is between dropOwnership and its CAS; its CAS keeps QUEUED
+      s = atomic.load<i32>(obj + H_SHARED);
+      continue;
+    }
+    let count = <i64>sharedCount(s);
+    if (count < <i64>SHARED_SATURATED) count += (local < 0 ? 0 : local) - 1; // the queue's reference goes
+    if (DEBUG) {
+      if (count < 0) fail(E_SHARED_NEGATIVE, obj);
+    }
+    next = encodeCount(count, SHARED_MERGED); // QUEUED cleared: the object has left the queue
+    let seen = atomic.cmpxchg<i32>(obj + H_SHARED, s, next); // publishes MERGED and the cleared tid
+    if (seen == s) break;
+    s = seen;
+  }
+  bump(R_MERGES);
+  if (next == SHARED_MERGED) scheduleFree(obj);
+}
+
+/** Detach: folds a dead owner's local count into the shared count. The caller holds that tid's rights. */
+export function abandonObject(obj: usize): void {
+  let l = load<u32>(obj + H_LOCAL);
+  let local: i64 = l == LOCAL_IMMORTAL ? <i64>SHARED_SATURATED : <i64>l;
+  dropOwnership(obj);
+  let s = atomic.load<i32>(obj + H_SHARED);
+  let next: i32;
+  while (true) {
+    let count = <i64>sharedCount(s);
+    if (count < <i64>SHARED_SATURATED) count += local;
+    next = encodeCount(count, SHARED_MERGED | (s & SHARED_QUEUED)); // a queued object stays queued
+    let seen = atomic.cmpxchg<i32>(obj + H_SHARED, s, next);
+    if (seen == s) break;
+    s = seen;
+  }
+  bump(R_MERGES);
+  if (next == SHARED_MERGED) scheduleFree(obj);
+}
+
+/** Makes the object immortal: every later incref and decref returns at once, and it is never freed. */
+export function immortalize(obj: usize): void {
+  checkLive(obj);
+  if (<u32>atomic.load<u16>(obj + H_TID) == myTid) {
+    store<u32>(obj + H_LOCAL, LOCAL_IMMORTAL); // owner: only we write local
+  }
+  // for every thread: a saturated shared count is immortal too
+  let s = atomic.load<i32>(obj + H_SHARED);
+  while (sharedCount(s) < SHARED_SATURATED) {
+    let seen = atomic.cmpxchg<i32>(obj + H_SHARED, s, encodeCount(SHARED_SATURATED, s & 3));
+    if (seen == s) return;
+    s = seen;
+  }
+}
+
+@inline export function isImmortal(obj: usize): bool {
+  return atomic.load<u32>(obj + H_LOCAL) == LOCAL_IMMORTAL ||
+    sharedCount(atomic.load<i32>(obj + H_SHARED)) >= SHARED_SATURATED;
+}
+
+/** Debug build: an object about to be freed must be live (else: double free) and unlocked. */
+export function checkFreeable(obj: usize): void {
+  if (DEBUG) {
+    let w = atomic.load<u32>(obj + H_LINK);
+    if ((w & LINK_LIVE) == 0) fail(E_DOUBLE_FREE, obj);
+    if (w & LINK_LOCKED) fail(E_LOCK_HELD, obj);
+  }
+}

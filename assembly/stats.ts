@@ -1,0 +1,70 @@
+// Statistics, readable from any thread at any time without stopping the others.
+// Counters live in each thread's record (written by that thread only) and are summed here; while threads run
+// the sums are a recent snapshot, at a quiescent point they are exact. Record 0 (no thread) is included.
+
+import {
+  GLOBAL_BASE, G_ATTACHED, G_LEAKED, MAP_FREE, PAGE_SIZE, R_BLOCKS_ALLOC, R_BLOCKS_FREED, R_BYTES_ALLOC,
+  R_BYTES_FREED, R_MERGES, R_OBJECTS_ALLOC, R_OBJECTS_FREED, R_QUEUED, R_OWNER_INCREFS, R_OWNER_DECREFS,
+  R_SHARED_INCREFS, R_SHARED_DECREFS, R_HELPED,
+} from "./layout";
+import { maxThreads, recordOf } from "./threads";
+import { mapGet, pageHigh } from "./pages";
+
+export const STAT_LIVE_BLOCKS: i32 = 0;
+export const STAT_LIVE_BYTES: i32 = 1;
+export const STAT_PAGES_IN_USE: i32 = 2;
+export const STAT_MEMORY_BYTES: i32 = 3;
+export const STAT_THREADS: i32 = 4;
+export const STAT_LIVE_OBJECTS: i32 = 5;
+export const STAT_OBJECTS_ALLOCATED: i32 = 6;
+export const STAT_OBJECTS_FREED: i32 = 7;
+export const STAT_MERGES: i32 = 8;
+export const STAT_QUEUED: i32 = 9;
+export const STAT_LEAKED: i32 = 10;
+export const STAT_PAGE_HIGH: i32 = 11;
+export const STAT_OWNER_INCREFS: i32 = 12; // debug build only (0 in release)
+export const STAT_OWNER_DECREFS: i32 = 13;
+export const STAT_SHARED_INCREFS: i32 = 14;
+export const STAT_SHARED_DECREFS: i32 = 15;
+export const STAT_HELPED_MERGES: i32 = 16;
+export const STAT_COUNT: i32 = 17;
+
+export function sumRecords(field: usize): u64 {
+  let total: u64 = 0;
+  for (let tid: u32 = 0; tid <= maxThreads; tid++) total += atomic.load<u64>(recordOf(tid) + field);
+  return total;
+}
+
+export function pagesInUse(): u32 {
+  let n: u32 = 0;
+  let high = pageHigh();
+  for (let i: u32 = 0; i < high; i++) if (mapGet(i) != MAP_FREE) n++;
+  return n;
+}
+
+export function stat(which: i32): f64 {
+  switch (which) {
+    case STAT_LIVE_BLOCKS: return <f64>(sumRecords(R_BLOCKS_ALLOC) - sumRecords(R_BLOCKS_FREED));
+    case STAT_LIVE_BYTES: return <f64>(sumRecords(R_BYTES_ALLOC) - sumRecords(R_BYTES_FREED));
+    case STAT_PAGES_IN_USE: return <f64>pagesInUse();
+    case STAT_MEMORY_BYTES: return <f64>memory.size() * <f64>PAGE_SIZE;
+    case STAT_THREADS: return <f64>atomic.load<u32>(GLOBAL_BASE + G_ATTACHED);
+    case STAT_LIVE_OBJECTS: return <f64>(sumRecords(R_OBJECTS_ALLOC) - sumRecords(R_OBJECTS_FREED));
+    case STAT_OBJECTS_ALLOCATED: return <f64>sumRecords(R_OBJECTS_ALLOC);
+    case STAT_OBJECTS_FREED: return <f64>sumRecords(R_OBJECTS_FREED);
+    case STAT_MERGES: return <f64>sumRecords(R_MERGES);
+    case STAT_QUEUED: return <f64>sumRecords(R_QUEUED);
+    case STAT_LEAKED: return <f64>atomic.load<u32>(GLOBAL_BASE + G_LEAKED);
+    case STAT_PAGE_HIGH: return <f64>pageHigh();
+    case STAT_OWNER_INCREFS: return <f64>sumRecords(R_OWNER_INCREFS);
+    case STAT_OWNER_DECREFS: return <f64>sumRecords(R_OWNER_DECREFS);
+    case STAT_SHARED_INCREFS: return <f64>sumRecords(R_SHARED_INCREFS);
+    case STAT_SHARED_DECREFS: return <f64>sumRecords(R_SHARED_DECREFS);
+    case STAT_HELPED_MERGES: return <f64>sumRecords(R_HELPED);
+  }
+  return -1;
+}
+
+export function addLeaked(n: u32): void {
+  atomic.add<u32>(GLOBAL_BASE + G_LEAKED, n); // any thread may report
+}

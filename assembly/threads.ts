@@ -1,0 +1,231 @@
+// Thread registry: tids, the global layout cache, and the rights to a tid's local counts.
+//
+// Each thread that uses the heap runs its own instance of this module and attaches once, getting a tid (1..max).
+// Every object it allocates carries that tid; the owner alone changes the object's local count, with plain stores.
+// The record's state word says who holds that right at this moment:
+//
+//   FREE --attach--> ACTIVE --park (blocking wait)--> PARKED --helper CAS--> HELPED
+//    ^                 |  ^------------unpark-----------'  ^------helper done-----'
+//    |               detach (self, or the main thread for a dead worker)
+//    '---- RECLAIMING <'        (also FREE --> RECLAIMING --> FREE: a queuer drains a stale queue)
+//
+// Only the holder of the rights (the owner when ACTIVE, a helper when HELPED, a detacher when RECLAIMING) may read
+// and write local counts, drop ownership, or drain the queue. Every transition is a CAS on the state word, so
+// exactly one thread holds the rights at any time.
+//
+// Tid reuse rule: a tid becomes FREE only after its queue is drained and every object it owned has been abandoned
+// (merged, tid set to 0). So when a new thread takes the tid, no object names the old thread, and the new thread
+// cannot mistake an old object for its own. The record's generation, bumped at each attach, tells the two apart
+// for the JS side.
+
+import {
+  G_ATTACHED, G_INIT, G_MAGIC, G_MAX_THREADS, G_PAGE_MAP, G_PAGES_BASE, G_PAGE_LIMIT, G_RECORDS, G_VERSION,
+  G_MEMORY_MAX, G_BUILD_FLAGS, GLOBAL_BASE, GLOBAL_SIZE, INIT_BUSY, INIT_NONE, INIT_READY, LAYOUT_MAGIC,
+  LAYOUT_VERSION, MAX_THREADS_LIMIT, PAGE_SHIFT, PAGE_SIZE, RECORD_SIZE, R_GENERATION, R_QUEUE, R_STATE,
+  STATE_ACTIVE, STATE_FREE, STATE_HELPED, STATE_PARKED, STATE_RECLAIMING, WASM_MAX_PAGES, CACHE_LINE,
+  BUILD_DEBUG, G_PAGE_HIGH, G_FREE_HINT, R_HELPED,
+} from "./layout";
+import { DEBUG } from "./config";
+import { EATTACHED, EINIT, EINVAL, ELAYOUT, ENOMEM, ENOTATTACHED, ETHREADS, OK, setError } from "./errors";
+import { drainQueue, drainFrees } from "./queue";
+import { abandonObjectsOf, abandonPagesOf } from "./alloc";
+
+// ---- per-instance (thread-local) state ------------------------------------------------------------------------
+
+export let myTid: u32 = 0;
+export let myTidHigh: u64 = 0; // myTid << 32: the owner check subtracts it from the header's first u64
+export let myRecord: usize = 0;
+
+export let recordsBase: usize = 0;
+export let pageMapBase: usize = 0;
+export let pagesBase: usize = 0;
+export let pageLimit: u32 = 0;
+export let maxThreads: u32 = 0;
+
+/** Record 0 belongs to no thread: it takes the counters of work done while no tid is held (the end of a detach). */
+@inline export function recordOf(tid: u32): usize {
+  return recordsBase + <usize>tid * RECORD_SIZE;
+}
+
+@inline function alignUp(x: usize, a: usize): usize {
+  return (x + a - 1) & ~(a - 1);
+}
+
+// ---- layout -------------------------------------------------------------------------------------------------
+
+/** Lays the heap out in a fresh memory. Exactly one call succeeds; later ones return EINIT. */
+export function initHeap(threads: u32, memoryMaxPages: u32): i32 {
+  if (threads == 0 || threads > MAX_THREADS_LIMIT) return setError(EINVAL, threads);
+  if (memoryMaxPages == 0 || memoryMaxPages > WASM_MAX_PAGES) return setError(EINVAL, memoryMaxPages);
+  let g = GLOBAL_BASE;
+  // claims the one initialisation; a loser sees BUSY or READY and must not touch the layout
+  if (atomic.cmpxchg<u32>(g + G_INIT, INIT_NONE, INIT_BUSY) != INIT_NONE) return setError(EINIT, 0);
+
+  let records = alignUp(g + GLOBAL_SIZE, CACHE_LINE);
+  let pageMap = records + <usize>(threads + 1) * RECORD_SIZE;
+  let firstPageAddress = alignUp(pageMap + <usize>memoryMaxPages, PAGE_SIZE);
+  let firstPage = <u32>(firstPageAddress >> PAGE_SHIFT);
+  if (firstPage >= memoryMaxPages) {
+    atomic.store<u32>(g + G_INIT, INIT_NONE);
+    return setError(ENOMEM, firstPageAddress);
+  }
+  let have = <u32>memory.size();
+  if (have < firstPage && memory.grow(firstPage - have) < 0) {
+    atomic.store<u32>(g + G_INIT, INIT_NONE);
+    return setError(ENOMEM, firstPageAddress);
+  }
+  memory.fill(g, 0, firstPageAddress - g);
+  store<u32>(g + G_MAGIC, LAYOUT_MAGIC);
+  store<u32>(g + G_VERSION, LAYOUT_VERSION);
+  store<u32>(g + G_MAX_THREADS, threads);
+  store<u32>(g + G_MEMORY_MAX, memoryMaxPages);
+  store<u32>(g + G_RECORDS, <u32>records);
+  store<u32>(g + G_PAGE_MAP, <u32>pageMap);
+  store<u32>(g + G_PAGES_BASE, <u32>firstPageAddress);
+  store<u32>(g + G_PAGE_LIMIT, memoryMaxPages - firstPage);
+  store<u32>(g + G_PAGE_HIGH, 0);
+  store<u32>(g + G_FREE_HINT, 0);
+  store<u32>(g + G_BUILD_FLAGS, DEBUG ? BUILD_DEBUG : 0);
+  // release: every field above is written before any instance can see READY (pairs with loadLayout's load)
+  atomic.store<u32>(g + G_INIT, INIT_READY);
+  return OK;
+}
+
+/** Reads the layout into this instance's globals; ELAYOUT if the memory holds no heap of this version. */
+export function loadLayout(): i32 {
+  let g = GLOBAL_BASE;
+  // acquire: pairs with the READY store in initHeap
+  if (atomic.load<u32>(g + G_INIT) != INIT_READY) return setError(ELAYOUT, g);
+  if (load<u32>(g + G_MAGIC) != LAYOUT_MAGIC || load<u32>(g + G_VERSION) != LAYOUT_VERSION) {
+    return setError(ELAYOUT, g);
+  }
+  recordsBase = load<u32>(g + G_RECORDS);
+  pageMapBase = load<u32>(g + G_PAGE_MAP);
+  pagesBase = load<u32>(g + G_PAGES_BASE);
+  pageLimit = load<u32>(g + G_PAGE_LIMIT);
+  maxThreads = load<u32>(g + G_MAX_THREADS);
+  if (myTid == 0) myRecord = recordOf(0);
+  return OK;
+}
+
+// ---- attach / detach ----------------------------------------------------------------------------------------
+
+/** Takes the lowest FREE tid. Returns the tid, or 0 with the error recorded. */
+export function attachThread(): u32 {
+  if (myTid != 0) { setError(EATTACHED, myTid); return 0; }
+  if (loadLayout() != OK) return 0;
+  for (let tid: u32 = 1; tid <= maxThreads; tid++) {
+    let rec = recordOf(tid);
+    // acquire: the previous holder's detach (its final FREE store) happens before we use the record
+    if (atomic.cmpxchg<u32>(rec + R_STATE, STATE_FREE, STATE_ACTIVE) == STATE_FREE) {
+      atomic.add<u32>(rec + R_GENERATION, 1); // read by other threads to tell incarnations apart
+      atomic.add<u32>(GLOBAL_BASE + G_ATTACHED, 1); // statistics only
+      myTid = tid;
+      myTidHigh = <u64>tid << 32;
+      myRecord = rec;
+      return tid;
+    }
+  }
+  setError(ETHREADS, maxThreads);
+  return 0;
+}
+
+/**
+ * Detaches `tid`: this thread's own, or that of a thread known to be dead (a terminated worker).
+ * Drains its queue, abandons its objects and pages, then frees the tid.
+ */
+export function detachThread(tid: u32): i32 {
+  if (recordsBase == 0 && loadLayout() != OK) return ELAYOUT;
+  if (tid == 0 || tid > maxThreads) return setError(ENOTATTACHED, tid);
+  let rec = recordOf(tid);
+  // take the rights from the owner (self) or from a dead owner; wait out a helper that borrowed them
+  while (true) {
+    let s = atomic.load<u32>(rec + R_STATE);
+    if (s == STATE_ACTIVE || s == STATE_PARKED) {
+      if (atomic.cmpxchg<u32>(rec + R_STATE, s, STATE_RECLAIMING) == s) break; // acquire the rights
+    } else if (s == STATE_HELPED) {
+      atomic.wait<i32>(rec + R_STATE, STATE_HELPED);
+    } else {
+      return setError(ENOTATTACHED, tid);
+    }
+  }
+  drainQueue(rec);
+  drainFrees();
+  abandonObjectsOf(tid); // merges every live object of tid: tid = 0, MERGED
+  drainFrees();
+  drainQueue(rec); // objects queued while we abandoned
+  drainFrees();
+  abandonPagesOf(tid);
+  atomic.sub<u32>(GLOBAL_BASE + G_ATTACHED, 1);
+  releaseRights(rec, STATE_FREE);
+  if (myTid == tid) {
+    // after the release another thread may take the tid; this instance does nothing more under it
+    myTid = 0;
+    myTidHigh = 0;
+    myRecord = recordOf(0);
+  }
+  return OK;
+}
+
+// ---- rights: park, unpark, help ---------------------------------------------------------------------------------
+
+/** Before blocking: lets other threads merge this thread's queue while it sleeps. */
+export function parkSelf(): void {
+  if (myTid == 0) return;
+  drainQueue(myRecord);
+  drainFrees();
+  // release: our local-count stores happen before a helper's acquiring CAS PARKED -> HELPED
+  atomic.store<u32>(myRecord + R_STATE, STATE_PARKED);
+}
+
+/** After blocking: takes the rights back, waiting while a helper holds them. */
+export function unparkSelf(): void {
+  if (myTid == 0) return;
+  let state = myRecord + R_STATE;
+  // acquire: the helper's writes (merged counts) happen before our next local-count access
+  while (atomic.cmpxchg<u32>(state, STATE_PARKED, STATE_ACTIVE) != STATE_PARKED) {
+    atomic.wait<i32>(state, STATE_HELPED);
+  }
+}
+
+/**
+ * Gives the rights back (`to` = PARKED after helping, FREE after detaching), then re-checks the queue: an object
+ * pushed after our last drain but before this store would otherwise wait for a merge nobody is going to run.
+ * Push-then-check (queue.ts) and store-then-check (here) are both sequentially consistent, so one side sees the other.
+ */
+export function releaseRights(rec: usize, to: u32): void {
+  let held = to == STATE_PARKED ? STATE_HELPED : STATE_RECLAIMING;
+  while (true) {
+    atomic.store<u32>(rec + R_STATE, to); // release the rights
+    if (to == STATE_PARKED) atomic.notify(rec + R_STATE); // the owner may be waiting in unparkSelf
+    if (atomic.load<u32>(rec + R_QUEUE) == 0) return;
+    if (atomic.cmpxchg<u32>(rec + R_STATE, to, held) != to) return; // someone else holds them now and will drain
+    drainQueue(rec);
+    drainFrees(); // while we still hold the rights: frees never run under a tid we no longer hold
+  }
+}
+
+/** Called by a queuer after it pushed onto `rec`'s queue: make sure somebody will merge it. */
+export function wakeOrHelp(rec: usize, wasEmpty: bool): void {
+  let s = atomic.load<u32>(rec + R_STATE);
+  if (s == STATE_ACTIVE) {
+    // an idle owner waits (Atomics.waitAsync) on its queue word going non-zero
+    if (wasEmpty) atomic.notify(rec + R_QUEUE);
+  } else if (s == STATE_PARKED) {
+    // the owner sleeps inside biasrc: borrow its rights and merge for it (acquire: pairs with parkSelf's store)
+    if (atomic.cmpxchg<u32>(rec + R_STATE, STATE_PARKED, STATE_HELPED) == STATE_PARKED) {
+      if (DEBUG) store<u64>(myRecord + R_HELPED, load<u64>(myRecord + R_HELPED) + 1);
+      drainQueue(rec);
+      drainFrees();
+      releaseRights(rec, STATE_PARKED);
+    }
+  } else if (s == STATE_FREE) {
+    // the owner is gone: the queue holds only abandoned (MERGED) objects; drain it under RECLAIMING
+    if (atomic.cmpxchg<u32>(rec + R_STATE, STATE_FREE, STATE_RECLAIMING) == STATE_FREE) {
+      drainQueue(rec);
+      drainFrees();
+      releaseRights(rec, STATE_FREE);
+    }
+  }
+  // HELPED / RECLAIMING: the holder drains again in releaseRights before letting go
+}

@@ -1,0 +1,76 @@
+/**
+ * Errors. The numeric codes are defined once, in assembly/errors.ts, and exported by the wasm module as globals;
+ * this file maps them to the string codes users see and to readable messages.
+ */
+/** Error codes the wasm module reports, by name; the numbers come from the module's exports. */
+export const WASM_ERROR_NAMES = [
+    'EINVAL', 'EFREED', 'ENOMEM', 'ETHREADS', 'EINIT', 'ELAYOUT', 'ENOTATTACHED', 'EATTACHED', 'ENOTLOCKED', 'EBUSY',
+    'E_BIASED_NEGATIVE', 'E_SHARED_NEGATIVE', 'E_QUEUED_TWICE', 'E_NOT_OWNER', 'E_DOUBLE_FREE', 'E_MERGED_OWNED',
+    'E_DEAD_REFERENCE', 'E_PAGE_CORRUPT', 'E_COUNT_MISMATCH', 'E_LOCK_HELD', 'E_OWNER_GONE',
+];
+const DESCRIPTIONS = {
+    EINVAL: 'invalid argument',
+    EFREED: 'the object was already freed',
+    ENOMEM: 'out of memory: the heap reached its maximum size',
+    ETHREADS: 'every thread id is taken (raise maxThreads)',
+    EINIT: 'the memory already holds an initialised heap',
+    ELAYOUT: 'the memory holds no biasrc heap of this layout version',
+    ENOTATTACHED: 'this thread is not attached to the heap',
+    EATTACHED: 'this thread is already attached',
+    ENOTLOCKED: 'unlock of an object that is not locked',
+    EBUSY: 'the operation cannot run now',
+    E_BIASED_NEGATIVE: 'invariant broken: the biased (local) count would go below zero (a decref too many)',
+    E_SHARED_NEGATIVE: 'invariant broken: shared count below zero while the object is not queued',
+    E_QUEUED_TWICE: 'invariant broken: an object is queued twice, or marked queued but in no queue',
+    E_NOT_OWNER: 'invariant broken: ownership dropped by a thread that does not hold the owner\'s rights',
+    E_DOUBLE_FREE: 'invariant broken: object freed twice (or freed while locked)',
+    E_MERGED_OWNED: 'invariant broken: MERGED and owner tid disagree',
+    E_DEAD_REFERENCE: 'invariant broken: a live object with a zero count, or a slot naming a freed object',
+    E_PAGE_CORRUPT: 'invariant broken: a page header or free list is inconsistent',
+    E_COUNT_MISMATCH: 'invariant broken: live blocks or objects differ from the allocation counters',
+    E_LOCK_HELD: 'invariant broken: object freed while locked',
+    E_OWNER_GONE: 'invariant broken: an object or page owned by a thread that is not attached',
+};
+/** The error every biasrc call throws: `code` says what kind, the message names the handle and the problem. */
+export class BrcError extends Error {
+    code;
+    /** The handle, address or value the error is about, when there is one. */
+    handle;
+    /** For invariant violations: the wasm-level code name (E_...). */
+    detail;
+    constructor(code, message, options = {}) {
+        super(message, options.cause === undefined ? undefined : { cause: options.cause });
+        this.name = 'BrcError';
+        this.code = code;
+        this.handle = options.handle;
+        this.detail = options.detail;
+    }
+}
+/** Maps the module's numeric codes to names; built from the module's exported globals. */
+export class ErrorTable {
+    byNumber = new Map();
+    constructor(exports) {
+        for (const name of WASM_ERROR_NAMES) {
+            const global = exports[name];
+            if (global === undefined)
+                throw new Error(`biasrc.wasm does not export error code ${name}`);
+            this.byNumber.set(Number(global.value), name);
+        }
+    }
+    name(code) {
+        return this.byNumber.get(code);
+    }
+    /** A BrcError for a numeric code from the module; `what` says which call or handle it concerns. */
+    error(code, what, handle, cause) {
+        const name = this.byNumber.get(code);
+        if (name === undefined)
+            return new BrcError('EINVARIANT', `${what}: unknown error code ${code}`, { handle, cause });
+        const userCode = name.startsWith('E_') ? 'EINVARIANT' : name;
+        return new BrcError(userCode, `${what}: ${DESCRIPTIONS[name]} (${name})`, { handle, detail: name, cause });
+    }
+}
+/** Formats a handle the way messages name it. */
+export function handleName(handle) {
+    return Number.isInteger(handle) && handle >= 0 ? `handle 0x${handle.toString(16)}` : `handle ${String(handle)}`;
+}
+//# sourceMappingURL=errors.js.map

@@ -1,0 +1,39 @@
+// Builds everything `npm test` and the package need: the wasm core (release and debug) and the TypeScript (dist/).
+// Usage: node scripts/build.mjs [--if-needed]   (--if-needed: skip when the outputs are newer than every source)
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const bin = (name) => join(root, 'node_modules', '.bin', name);
+
+const steps = [
+  { name: 'wasm release', outputs: ['build/biasrc.wasm'], inputs: ['assembly', 'asconfig.json'],
+    cmd: [bin('asc'), '--config', 'asconfig.json', '--target', 'release'] },
+  { name: 'wasm debug', outputs: ['build/biasrc.debug.wasm'], inputs: ['assembly', 'asconfig.json'],
+    cmd: [bin('asc'), '--config', 'asconfig.json', '--target', 'debug'] },
+  { name: 'typescript', outputs: ['dist/index.js'], inputs: ['src', 'tsconfig.json'],
+    cmd: [bin('tsc'), '-p', 'tsconfig.json'] },
+];
+
+function newest(path) {
+  const full = join(root, path);
+  if (!existsSync(full)) return 0;
+  const st = statSync(full);
+  if (!st.isDirectory()) return st.mtimeMs;
+  return Math.max(0, ...readdirSync(full).map((entry) => newest(join(path, entry))));
+}
+
+const ifNeeded = process.argv.includes('--if-needed');
+for (const step of steps) {
+  const oldestOutput = Math.min(...step.outputs.map(newest));
+  if (ifNeeded && oldestOutput > 0 && oldestOutput >= Math.max(...step.inputs.map(newest))) continue;
+  const started = Date.now();
+  const result = spawnSync(step.cmd[0], step.cmd.slice(1), { cwd: root, stdio: 'inherit' });
+  if (result.status !== 0) {
+    console.error(`build: ${step.name} failed`);
+    process.exit(result.status ?? 1);
+  }
+  console.log(`build: ${step.name} (${Date.now() - started} ms)`);
+}
