@@ -273,6 +273,19 @@ export function brc_is_debug(): i32 {
   return DEBUG ? 1 : 0;
 }
 
+/**
+ * Debug build only (EINVAL in release): overwrites an owned object's local count and the shared count, so tests
+ * can reach saturation without four billion increments. Never for production use.
+ */
+export function brc_debug_set_counts(obj: usize, local: u32, sharedCount: i32): i32 {
+  if (!DEBUG) return setError(EINVAL, obj);
+  checkObject(obj);
+  if (<u32>load<u16>(obj + 4) == myTid) store<u32>(obj, local);
+  let s = atomic.load<i32>(obj + 8);
+  atomic.store<i32>(obj + 8, (sharedCount << 2) | (s & 3));
+  return OK;
+}
+
 /** Does nothing: the baseline for measuring the cost of a JS -> wasm call. */
 export function brc_empty(): void {}
 

@@ -53,6 +53,7 @@ export interface BrcExports {
   brc_last_error_address(): number;
   brc_is_debug(): number;
   brc_empty(): void;
+  brc_debug_set_counts(obj: number, local: number, sharedCount: number): number;
   brc_header_size(): number;
 }
 

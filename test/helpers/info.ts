@@ -1,0 +1,19 @@
+import type { CoreInstance } from '../../dist/index.js';
+
+/** Decoded header of an object, for assertions. */
+export function info(core: CoreInstance, obj: number) {
+  const x = core.exports;
+  const shared = x.brc_info_shared(obj);
+  return {
+    owner: x.brc_info_owner(obj),
+    local: x.brc_info_local(obj) >>> 0,
+    shared: shared >> core.layout.SHARED_SHIFT,
+    queued: (shared & core.layout.SHARED_QUEUED) !== 0,
+    merged: (shared & core.layout.SHARED_MERGED) !== 0,
+    immortal: x.brc_info_immortal(obj) === 1,
+  };
+}
+
+export function errorName(core: CoreInstance, code: number): string | undefined {
+  return core.errors.name(code);
+}
