@@ -13,6 +13,10 @@ const steps = [
     cmd: [bin('asc'), '--config', 'asconfig.json', '--target', 'release'] },
   { name: 'wasm debug', outputs: ['build/biasrc.debug.wasm'], inputs: ['assembly', 'asconfig.json'],
     cmd: [bin('asc'), '--config', 'asconfig.json', '--target', 'debug'] },
+  { name: 'wasm single-thread', outputs: ['build/biasrc.single.wasm'], inputs: ['assembly', 'asconfig.json'],
+    cmd: [bin('asc'), '--config', 'asconfig.json', '--target', 'single'] },
+  { name: 'wasm single-thread debug', outputs: ['build/biasrc.single.debug.wasm'], inputs: ['assembly', 'asconfig.json'],
+    cmd: [bin('asc'), '--config', 'asconfig.json', '--target', 'single-debug'] },
   { name: 'typescript', outputs: ['dist/index.js'], inputs: ['src', 'tsconfig.json'],
     cmd: [bin('tsc'), '-p', 'tsconfig.json'] },
 ];

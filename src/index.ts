@@ -1,10 +1,15 @@
 /**
  * biasrc: biased reference counting for JavaScript threads.
- * The public entry point; `biasrc/worker` is the worker side.
+ *
+ *   import { Heap, BrcError } from 'biasrc';          // this file
+ *   import { joinHeap } from 'biasrc/worker';         // in workers started with heap.spawn
  */
+export { Heap, type Handle, type HeapOptions, type ObjectInfo, type HeapShare } from './heap.js';
+export { Ref } from './ref.js';
+export { HeapThread, type SpawnOptions } from './thread.js';
 export { BrcError, type BrcErrorCode } from './errors.js';
+export { STAT_NAMES, readLayout, type Layout, type Stats, type StatName } from './layout.js';
 export {
   compileCore, createSharedMemory, instantiateCore, defaultWasmUrl, type BrcExports, type CoreInstance,
   type CompileOptions, type MemoryOptions, type WasmSource,
 } from './wasm.js';
-export { readLayout, STAT_NAMES, type Layout, type Stats, type StatName } from './layout.js';

@@ -26,12 +26,14 @@ export interface Layout {
   SMALL_MAX: number;
   BLOCK_ALIGN: number;
   STAT_COUNT: number;
+  STATE_FREE: number;
+  STATE_PARKED: number;
 }
 
 const NAMES: (keyof Layout)[] = [
   'PAGE_SIZE', 'HEADER_SIZE', 'SLOT_SIZE', 'H_LOCAL', 'H_TID', 'H_REFS', 'H_SHARED', 'H_LINK', 'SHARED_QUEUED',
   'SHARED_MERGED', 'SHARED_SHIFT', 'SHARED_SATURATED', 'LOCAL_IMMORTAL', 'LINK_LOCKED', 'LINK_LIVE', 'MAX_REFS',
-  'DEFAULT_MAX_THREADS', 'MAX_THREADS_LIMIT', 'GLOBAL_BASE', 'SMALL_MAX', 'BLOCK_ALIGN', 'STAT_COUNT',
+  'DEFAULT_MAX_THREADS', 'MAX_THREADS_LIMIT', 'GLOBAL_BASE', 'SMALL_MAX', 'BLOCK_ALIGN', 'STAT_COUNT', 'STATE_FREE', 'STATE_PARKED',
 ];
 
 /** Statistics by name, in the order of the module's STAT_* indices. */

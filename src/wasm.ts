@@ -8,6 +8,7 @@
 
 import { readLayout, type Layout } from './layout.js';
 import { ErrorTable } from './errors.js';
+import { isNode } from './env.js';
 
 /** The raw ABI (docs/ABI.md). Handles and addresses are numbers; 0 is null. */
 export interface BrcExports {
@@ -64,9 +65,10 @@ export interface CompileOptions {
   debug?: boolean;
   /** Where to load the module from, or the module itself; defaults to the build shipped with the package. */
   wasm?: WasmSource;
+  /** The shared-memory build (default) or the single-thread one for pages without cross-origin isolation. */
+  shared?: boolean;
 }
 
-const isNode = typeof process !== 'undefined' && process.versions?.node !== undefined;
 
 export function defaultWasmUrl(debug: boolean, shared = true): URL {
   const file = shared ? (debug ? 'biasrc.debug.wasm' : 'biasrc.wasm') : (debug ? 'biasrc.single.debug.wasm' : 'biasrc.single.wasm');
@@ -75,10 +77,10 @@ export function defaultWasmUrl(debug: boolean, shared = true): URL {
 
 /** Compiles the core: read from disk in Node, compileStreaming in browsers. Compile once, share the Module. */
 export async function compileCore(options: CompileOptions = {}): Promise<WebAssembly.Module> {
-  const source = options.wasm ?? defaultWasmUrl(options.debug ?? false);
+  const source = options.wasm ?? defaultWasmUrl(options.debug ?? false, options.shared ?? true);
   if (source instanceof WebAssembly.Module) return source;
   if (typeof source !== 'string' && !(source instanceof URL)) return WebAssembly.compile(source);
-  const url = source instanceof URL ? source : new URL(source, isNode ? `file://${process.cwd()}/` : location.href);
+  const url = source instanceof URL ? source : new URL(source, isNode ? `file://${process.cwd()}/` : globalThis.location.href);
   if (isNode && url.protocol === 'file:') {
     const { readFile } = await import('node:fs/promises');
     return WebAssembly.compile(await readFile(url));
@@ -93,11 +95,17 @@ export interface MemoryOptions {
 
 export const WASM_PAGE = 65536;
 
+/** Memory size in wasm pages: [initial, maximum]. */
+export function memoryPages(options: MemoryOptions = {}): [number, number] {
+  const initial = Math.max(1, Math.ceil(((options.initialMiB ?? 16) * 1024 * 1024) / WASM_PAGE));
+  const maximum = Math.min(65536, Math.ceil(((options.maximumMiB ?? 1024) * 1024 * 1024) / WASM_PAGE));
+  return [Math.min(initial, maximum), maximum];
+}
+
 /** The shared memory every thread's instance imports. */
 export function createSharedMemory(options: MemoryOptions = {}): WebAssembly.Memory {
-  const initial = Math.max(1, Math.ceil(((options.initialMiB ?? 16) * 1024 * 1024) / WASM_PAGE));
-  const maximum = Math.ceil(((options.maximumMiB ?? 1024) * 1024 * 1024) / WASM_PAGE);
-  return new WebAssembly.Memory({ initial: Math.min(initial, maximum), maximum, shared: true });
+  const [initial, maximum] = memoryPages(options);
+  return new WebAssembly.Memory({ initial, maximum, shared: true });
 }
 
 /** One thread's instance of the core over `memory`, with the layout and error table read from it. */

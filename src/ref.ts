@@ -1,0 +1,51 @@
+/** Ref: one reference held in a JS variable, released by `using`, `release()` or never twice. */
+
+import type { Handle, Heap } from './heap.js';
+
+// TypeScript's downlevel `using` looks Symbol.dispose up at run time; Node 20 has it, older engines may not.
+(Symbol as { dispose?: symbol }).dispose ??= Symbol.for('Symbol.dispose');
+
+export class Ref implements Disposable {
+  #heap: Heap;
+  #handle: Handle;
+
+  /** Takes over one reference the caller holds (it does not add one). */
+  constructor(heap: Heap, handle: Handle) {
+    this.#heap = heap;
+    this.#handle = handle;
+  }
+
+  /** The handle, while this Ref holds its reference; 0 after release. */
+  get handle(): Handle {
+    return this.#handle;
+  }
+
+  get released(): boolean {
+    return this.#handle === 0;
+  }
+
+  /** A second Ref with a reference of its own. */
+  clone(): Ref {
+    this.#heap.incref(this.#handle);
+    return new Ref(this.#heap, this.#handle);
+  }
+
+  /** Releases the reference; a second call does nothing. */
+  release(): void {
+    const handle = this.#handle;
+    if (handle === 0) return;
+    this.#handle = 0;
+    this.#heap.decref(handle);
+  }
+
+  /** Gives up the reference without releasing it (to move it elsewhere, e.g. into a message); returns the handle. */
+  take(): Handle {
+    const handle = this.#handle;
+    this.#handle = 0;
+    return handle;
+  }
+
+  [Symbol.dispose](): void {
+    this.release();
+  }
+}
