@@ -260,3 +260,13 @@ describe('workers', () => {
     expect(await Promise.all(threads.map((t) => t.exited))).toHaveLength(2);
   });
 });
+
+describe('README', () => {
+  it('the example runs and prints what the README says', async () => {
+    const { execFile } = await import('node:child_process');
+    const out = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, [new URL('./fixtures/readme/main.mjs', import.meta.url).pathname], (error, stdout) => (error ? reject(error) : resolve(stdout)));
+    });
+    expect(out).toBe('worker 2 summed the list: 6\nobjects still live: 0\n');
+  });
+});
