@@ -19,7 +19,7 @@
 //   page.local free --> block --> block      page.thread free (atomic) --> block --> block
 
 import {
-  GLOBAL_BASE, G_ABANDONED, HEAP_KINDS, HEAP_OBJECT, HEADER_SIZE, H_LINK, H_TID, LARGE_CLASS, LINK_LIVE,
+  GLOBAL_BASE, G_ABANDONED, G_LEAKED, LINK_ORPHAN, HEAP_KINDS, HEAP_OBJECT, HEADER_SIZE, H_LINK, H_TID, LARGE_CLASS, LINK_LIVE,
   MAP_LARGE, MAP_SMALL, PAGE_ABANDONED, PAGE_AVAIL, PAGE_FULL, PAGE_HEADER_SIZE, PAGE_RECLAIM, PAGE_SHIFT,
   PAGE_SIZE, P_BLOCK_SIZE, P_BUMP, P_CAPACITY, P_CLASS, P_KIND, P_LOCAL_FREE, P_NEXT, P_OWNER, P_PAGES, P_PREV,
   P_RECLAIM_NEXT, P_STATE, P_THREAD_FREE, P_USED, R_AVAIL, R_BLOCKS_ALLOC, R_BLOCKS_FREED, R_BYTES_ALLOC,
@@ -348,7 +348,7 @@ export function abandonPagesOf(tid: u32): void {
 }
 
 /** Detach, first half: merges every live object that `tid` owns. Frees are scheduled, run by the caller. */
-export function abandonObjectsOf(tid: u32): void {
+export function abandonObjectsOf(tid: u32, orphan: bool): void {
   lockHeap(); // pages cannot change hands or be re-carved while we walk them
   let high = pageHigh();
   for (let i: u32 = 0; i < high; i++) {
@@ -360,18 +360,24 @@ export function abandonObjectsOf(tid: u32): void {
       let blockSize = <usize>load<u32>(page + P_BLOCK_SIZE);
       let carved = load<u32>(page + P_BUMP);
       let block = page + PAGE_HEADER_SIZE;
-      for (let j: u32 = 0; j < carved; j++, block += blockSize) abandonIfOwned(block, tid);
+      for (let j: u32 = 0; j < carved; j++, block += blockSize) abandonIfOwned(block, tid, orphan);
     } else if (map == MAP_LARGE) {
-      abandonIfOwned(page + PAGE_HEADER_SIZE, tid);
+      abandonIfOwned(page + PAGE_HEADER_SIZE, tid, orphan);
     }
   }
   unlockHeap();
 }
 
-@inline function abandonIfOwned(obj: usize, tid: u32): void {
+@inline function abandonIfOwned(obj: usize, tid: u32, orphan: bool): void {
   // LIVE is stored last when an object is made, and cleared before its block is freed
   if ((atomic.load<u32>(obj + H_LINK) & LINK_LIVE) == 0) return;
-  if (<u32>atomic.load<u16>(obj + H_TID) == tid) abandonObject(obj);
+  if (<u32>atomic.load<u16>(obj + H_TID) != tid) return;
+  if (orphan) {
+    // counted as leaked while it lives: its owner died, so its own references can never be released
+    atomic.or<u32>(obj + H_LINK, LINK_ORPHAN);
+    atomic.add<u32>(GLOBAL_BASE + G_LEAKED, 1);
+  }
+  abandonObject(obj);
 }
 
 /** At the memory maximum: returns to the pool every abandoned page, and every page of ours, that is now empty. */

@@ -15,6 +15,7 @@ export const ENOTATTACHED: i32 = 7; // this instance has no tid (or the tid name
 export const EATTACHED: i32 = 8; // this instance already has a tid
 export const ENOTLOCKED: i32 = 9; // unlock of an object that is not locked
 export const EBUSY: i32 = 10; // the operation cannot run now (a tid that is being detached)
+export const ELOCKS: i32 = 11; // this thread already holds LOCK_TABLE_SIZE object locks
 
 // Invariant violations (debug build traps, brc_verify results).
 export const E_BIASED_NEGATIVE: i32 = 100; // a decref would take the biased count below zero

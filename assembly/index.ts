@@ -6,14 +6,15 @@
 // every handle and traps with the code recorded.
 
 import { DEBUG } from "./config";
-import { HEAP_RAW, R_QUEUE, R_STATE, R_GENERATION, HEADER_SIZE } from "./layout";
+import { HEAP_RAW, R_QUEUE, R_STATE, R_GENERATION, HEADER_SIZE, R_IN_OP } from "./layout";
 import { EINVAL, ENOMEM, ENOTATTACHED, OK, fail, getLastError, getLastErrorAddress, setError } from "./errors";
 import {
-  attachThread, detachThread, initHeap, loadLayout, maxThreads, myRecord, myTid, recordOf, recordsBase,
+  attachThread, detachThread, initHeap, loadLayout, maxThreads, myRecord, myTid, recordOf, recordsBase, enterOp,
+  leaveOp, requestStop, stopState,
 } from "./threads";
 import { objectLock, objectTryLock, objectUnlock, setCanBlock } from "./lock";
 import { allocBlock, blockSize, freeBlock } from "./alloc";
-import { decrefAny, immortalize, incref, isImmortal } from "./refcount";
+import { decrefFast, decrefSlow, ownerDelta, immortalize, incref, isImmortal } from "./refcount";
 import { drainFrees, drainQueue, queueAddress } from "./queue";
 import {
   allocObject, getRef, loadRef, ownerOf, payloadAddress, payloadSize, refCount, setRef, validateObject,
@@ -24,7 +25,7 @@ import { verifyHeap } from "./verify";
 
 export * from "./layout";
 export {
-  EINVAL, EFREED, ENOMEM, ETHREADS, EINIT, ELAYOUT, ENOTATTACHED, EATTACHED, ENOTLOCKED, EBUSY,
+  EINVAL, EFREED, ENOMEM, ETHREADS, EINIT, ELAYOUT, ENOTATTACHED, EATTACHED, ENOTLOCKED, EBUSY, ELOCKS,
   E_BIASED_NEGATIVE, E_SHARED_NEGATIVE, E_QUEUED_TWICE, E_NOT_OWNER, E_DOUBLE_FREE, E_MERGED_OWNED,
   E_DEAD_REFERENCE, E_PAGE_CORRUPT, E_COUNT_MISMATCH, E_LOCK_HELD, E_OWNER_GONE,
 } from "./errors";
@@ -77,13 +78,33 @@ export function brc_thread_attach(): u32 {
 /** Detaches this instance: drains its queue, abandons its objects and pages, frees its tid. */
 export function brc_thread_detach(): i32 {
   if (myTid == 0) return setError(ENOTATTACHED, 0);
-  return detachThread(myTid);
+  enterOp();
+  let record = myRecord;
+  let rc = detachThread(myTid);
+  store<u32>(record + R_IN_OP, 0); // leaveOp on the record we had: detach cleared ours
+  return rc;
 }
 
 /** Detaches a tid whose thread is dead (a terminated worker). Never call it for a thread that may still run. */
 export function brc_thread_detach_dead(tid: u32): i32 {
   if (tid == myTid) return setError(EINVAL, tid);
-  return detachThread(tid);
+  enterOp();
+  let rc = detachThread(tid);
+  leaveOp();
+  return rc;
+}
+
+/** Asks thread `tid` to stop at its next operation boundary, before another thread terminates it. */
+export function brc_thread_request_stop(tid: u32): i32 {
+  if (recordsBase == 0 || tid == 0 || tid > maxThreads) return setError(ENOTATTACHED, tid);
+  requestStop(tid);
+  return OK;
+}
+
+/** After brc_thread_request_stop: 2 stopped at a boundary, 1 inside an operation, 0 outside any operation. */
+export function brc_thread_stop_state(tid: u32): u32 {
+  if (recordsBase == 0 || tid == 0 || tid > maxThreads) return 0;
+  return stopState(tid);
 }
 
 export function brc_thread_id(): u32 {
@@ -120,14 +141,18 @@ export function brc_queue_pending(): i32 {
 /** A 16-byte aligned block of at least `size` bytes, or 0 (ENOMEM). */
 export function brc_malloc(size: usize): usize {
   if (myTid == 0) { setError(ENOTATTACHED, 0); return 0; }
+  enterOp();
   let block = allocBlock(size, HEAP_RAW);
+  leaveOp();
   if (block == 0) setError(ENOMEM, size);
   return block;
 }
 
 export function brc_free(block: usize): void {
   checkAttached();
+  enterOp();
   freeBlock(block);
+  leaveOp();
 }
 
 export function brc_usable_size(block: usize): usize {
@@ -139,7 +164,10 @@ export function brc_usable_size(block: usize): usize {
 /** A new object of `bytes` payload bytes and `refs` null slots, holding one reference for the caller. 0 on failure. */
 export function brc_alloc(bytes: usize, refs: u32): usize {
   if (myTid == 0) { setError(ENOTATTACHED, 0); return 0; }
-  return allocObject(bytes, refs);
+  enterOp();
+  let obj = allocObject(bytes, refs);
+  leaveOp();
+  return obj;
 }
 
 export function brc_incref(obj: usize): void {
@@ -149,15 +177,21 @@ export function brc_incref(obj: usize): void {
 
 export function brc_decref(obj: usize): void {
   checkObject(obj);
-  decrefAny(obj);
+  let d = ownerDelta(obj);
+  if (decrefFast(obj, d)) return; // one plain store: nothing to guard
+  enterOp();
+  decrefSlow(obj, d);
   drainFrees();
+  leaveOp();
 }
 
 /** Stores `child` (may be 0) in slot `index`, taking a new reference to it and releasing the old one. */
 export function brc_set_ref(obj: usize, index: u32, child: usize): void {
   checkSlot(obj, index);
   if (DEBUG && child != 0) checkObject(child);
+  enterOp();
   setRef(obj, index, child);
+  leaveOp();
 }
 
 /** The slot's object, borrowed: valid while the caller keeps `obj` and nobody replaces the slot. */
@@ -169,23 +203,37 @@ export function brc_get_ref(obj: usize, index: u32): usize {
 /** The slot's object with a new reference for the caller; safe against a concurrent brc_set_ref of the slot. */
 export function brc_load_ref(obj: usize, index: u32): usize {
   checkSlot(obj, index);
-  return loadRef(obj, index);
+  enterOp();
+  let child = loadRef(obj, index);
+  leaveOp();
+  return child;
 }
 
-export function brc_lock(obj: usize): void {
+/** Takes the object's mutex, waiting as needed: OK, or ELOCKS if this thread already holds LOCK_TABLE_SIZE locks. */
+export function brc_lock(obj: usize): i32 {
   checkObject(obj);
-  objectLock(obj);
+  enterOp();
+  let rc = objectLock(obj); // leaves the operation while it sleeps (parkSelf)
+  leaveOp();
+  return rc;
 }
 
-/** 1 if the lock was taken, 0 if another thread holds it. */
+/** OK if the lock was taken, EBUSY if another thread holds it, ELOCKS if this thread holds too many. */
 export function brc_try_lock(obj: usize): i32 {
   checkObject(obj);
-  return objectTryLock(obj) ? 1 : 0;
+  enterOp();
+  let rc = objectTryLock(obj);
+  leaveOp();
+  return rc;
 }
 
+/** OK, or ENOTLOCKED if this thread does not hold the object's lock. */
 export function brc_unlock(obj: usize): i32 {
   checkObject(obj);
-  return objectUnlock(obj);
+  enterOp();
+  let rc = objectUnlock(obj);
+  leaveOp();
+  return rc;
 }
 
 export function brc_immortalize(obj: usize): void {
@@ -196,8 +244,10 @@ export function brc_immortalize(obj: usize): void {
 /** Merges this thread's queue now; returns how many objects it merged. */
 export function brc_collect(): i32 {
   if (myTid == 0) return 0;
+  enterOp();
   let n = drainQueue(myRecord);
   drainFrees();
+  leaveOp();
   return n;
 }
 

@@ -32,7 +32,7 @@ export const MAX_THREADS_LIMIT: u32 = 4096; // tids fit the object header's u16 
 //   +0  magic          +4  version       +8  init state     +12 max threads
 //   +16 memory max     +20 records base  +24 page map base  +28 pages base
 //   +32 page limit     +36 page high     +40 heap lock      +44 threads attached
-//   +48 free hint      +52 build flags   +56 leaked objects +60 (spare)
+//   +48 free hint      +52 build flags   +56 orphans alive  +60 (spare)
 //   +64 abandoned page lists [HEAP_KINDS][SIZE_CLASSES] u32 (page addresses, linked through P_NEXT)
 //
 // Written once by brc_init (below init state READY they are immutable), except: page high, free hint and the
@@ -52,7 +52,7 @@ export const G_HEAP_LOCK: usize = 40;
 export const G_ATTACHED: usize = 44;
 export const G_FREE_HINT: usize = 48; // no free page below this index
 export const G_BUILD_FLAGS: usize = 52;
-export const G_LEAKED: usize = 56; // objects left unreachable by threads that died (reported by the JS side)
+export const G_LEAKED: usize = 56; // live objects that a dead thread owned when it was detached (LINK_ORPHAN)
 export const G_ABANDONED: usize = 64;
 
 export const INIT_NONE: u32 = 0;
@@ -89,7 +89,14 @@ export const GLOBAL_SIZE: usize = G_ABANDONED + <usize>(HEAP_KINDS * SIZE_CLASSE
 //     +96 objects allocated +104 objects freed +112 merges (queue and zero-local) +120 objects queued
 //   line 2  debug counters (debug build only: the release fast path touches nothing but the header)
 //     +128 owner increfs +136 owner decrefs +144 shared increfs +152 shared decrefs +160 helped merges
-//   +256    available pages [HEAP_KINDS][SIZE_CLASSES] u32, owner only (doubly linked through P_PREV/P_NEXT)
+//   line 3  stopping a thread safely (see threads.ts: enterOp / requestStop)
+//     +192 in op       1 while the thread is inside a multi-step operation (plain stores by the thread)
+//     +196 stop        set by a thread that wants to terminate this one: stop at the next operation boundary
+//     +200 stopped     set by the thread once it sits, blocked, at that boundary
+//     +204 locks held  entries used in the lock table
+//   +256    lock table: the objects whose mutex this thread holds (LOCK_TABLE_SIZE u32), so a dead thread's locks
+//           can be released by whoever detaches it
+//   +320    available pages [HEAP_KINDS][SIZE_CLASSES] u32, owner only (doubly linked through P_PREV/P_NEXT)
 
 export const R_STATE: usize = 0;
 export const R_GENERATION: usize = 4;
@@ -108,8 +115,14 @@ export const R_OWNER_DECREFS: usize = 136;
 export const R_SHARED_INCREFS: usize = 144;
 export const R_SHARED_DECREFS: usize = 152;
 export const R_HELPED: usize = 160;
-export const R_AVAIL: usize = 256;
-export const RECORD_SIZE: usize = R_AVAIL + <usize>(HEAP_KINDS * SIZE_CLASSES) * 4; // 512
+export const R_IN_OP: usize = 192;
+export const R_STOP: usize = 196;
+export const R_STOPPED: usize = 200;
+export const R_LOCKS_HELD: usize = 204;
+export const R_LOCK_TABLE: usize = 256;
+export const LOCK_TABLE_SIZE: u32 = 16;
+export const R_AVAIL: usize = 320;
+export const RECORD_SIZE: usize = R_AVAIL + <usize>(HEAP_KINDS * SIZE_CLASSES) * 4; // 576
 
 export const STATE_FREE: u32 = 0; // no thread; the tid may be taken by brc_thread_attach
 export const STATE_ACTIVE: u32 = 1; // the owner runs and alone may touch its objects' local counts
@@ -177,7 +190,8 @@ export const MAP_TAIL: u8 = 3; // later pages of a large run
 //   tid   : owner (0 = none: merged or abandoned); with local it forms the u64 the owner checks in one load
 //   refs  : number of reference slots (immutable)
 //   shared: count << 2 | MERGED | QUEUED, changed only by CAS (count and flags move together)
-//   link  : next object in the owner's merge queue (bits 4..31) | LIVE | LOCK_WAITERS | LOCKED
+//   link  : next object in the owner's merge queue (bits 4..31) | ORPHAN | LIVE | LOCK_WAITERS | LOCKED
+//           ORPHAN: owned by a thread that died (detached by another thread); counted in G_LEAKED while live
 //
 // local, tid and refs share the first u64: the owner's fast path loads it once, subtracts (myTid << 32) and keeps
 // 48 bits; the result is below 2^32 exactly when tid is ours, and is then the local count itself.
@@ -205,6 +219,7 @@ export const SHARED_SATURATED: i32 = 1 << 28;
 export const LINK_LOCKED: u32 = 1;
 export const LINK_WAITERS: u32 = 2;
 export const LINK_LIVE: u32 = 4;
+export const LINK_ORPHAN: u32 = 8;
 export const LINK_BITS: u32 = 15;
 
 // A slot holds a handle, or a handle | SLOT_BUSY while brc_load_ref takes its reference (see object.ts).

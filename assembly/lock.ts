@@ -9,9 +9,9 @@
 // A browser's main thread may not block: there the instance is told (brc_set_can_block(0)) to spin only.
 
 import { SPIN_LIMIT } from "./config";
-import { H_LINK, LINK_LOCKED, LINK_WAITERS } from "./layout";
-import { ENOTLOCKED, setError, OK } from "./errors";
-import { parkSelf, unparkSelf } from "./threads";
+import { H_LINK, LINK_LOCKED, LINK_WAITERS, LOCK_TABLE_SIZE, R_LOCKS_HELD, R_LOCK_TABLE } from "./layout";
+import { EBUSY, ELOCKS, ENOTLOCKED, setError, OK } from "./errors";
+import { myRecord, parkSelf, unparkSelf } from "./threads";
 
 let canBlock: bool = true;
 
@@ -42,23 +42,59 @@ export function mutexUnlock(addr: usize): void {
 }
 
 // ---- object mutex: LINK_LOCKED and LINK_WAITERS in the header's link word -----------------------------------
-// The other bits of the word (queue link, LIVE) change under other protocols, so every change is a CAS on the
-// whole word that keeps them; atomic.wait compares the whole word and just returns early if they moved.
+// The other bits of the word (queue link, LIVE, ORPHAN) change under other protocols, so every change is a CAS on
+// the whole word that keeps them; atomic.wait compares the whole word and just returns early if they moved.
+// Each thread lists the objects it holds locked in its record (lock table), so that when a thread dies holding
+// locks, whoever detaches it can release them (releaseLocksOf). Hence: unlock only what this thread locked.
 
-export function objectTryLock(obj: usize): bool {
+@inline function lockTable(rec: usize, i: u32): usize {
+  return rec + R_LOCK_TABLE + (<usize>i << 2);
+}
+
+function rememberLock(obj: usize): void {
+  let n = load<u32>(myRecord + R_LOCKS_HELD);
+  store<u32>(lockTable(myRecord, n), <u32>obj);
+  store<u32>(myRecord + R_LOCKS_HELD, n + 1);
+}
+
+function forgetLock(obj: usize): bool {
+  let n = load<u32>(myRecord + R_LOCKS_HELD);
+  for (let i = n; i > 0; i--) { // usually the last one taken
+    if (load<u32>(lockTable(myRecord, i - 1)) == <u32>obj) {
+      store<u32>(lockTable(myRecord, i - 1), load<u32>(lockTable(myRecord, n - 1)));
+      store<u32>(myRecord + R_LOCKS_HELD, n - 1);
+      return true;
+    }
+  }
+  return false;
+}
+
+@inline function tableFull(): bool {
+  return load<u32>(myRecord + R_LOCKS_HELD) >= LOCK_TABLE_SIZE;
+}
+
+function casLock(obj: usize): bool {
   let w = atomic.load<u32>(obj + H_LINK);
   // acquire: pairs with the releasing atomic.and in objectUnlock
   return (w & LINK_LOCKED) == 0 && atomic.cmpxchg<u32>(obj + H_LINK, w, w | LINK_LOCKED) == w;
 }
 
-export function objectLock(obj: usize): void {
-  if (objectTryLock(obj)) return;
-  for (let i = 0; i < SPIN_LIMIT; i++) {
-    if (objectTryLock(obj)) return;
-  }
-  if (!canBlock) {
-    while (!objectTryLock(obj)) {}
-    return;
+/** OK if taken, EBUSY if another thread holds it, ELOCKS if this thread's lock table is full. */
+export function objectTryLock(obj: usize): i32 {
+  if (tableFull()) return setError(ELOCKS, obj);
+  if (!casLock(obj)) return EBUSY;
+  rememberLock(obj);
+  return OK;
+}
+
+/** OK once taken (waiting as long as it takes), or ELOCKS. */
+export function objectLock(obj: usize): i32 {
+  if (tableFull()) return setError(ELOCKS, obj);
+  for (let i = 0; i < SPIN_LIMIT || !canBlock; i++) {
+    if (casLock(obj)) {
+      rememberLock(obj);
+      return OK;
+    }
   }
   // Going to sleep: lend this thread's merge rights, so queued objects are merged on our behalf while we wait.
   parkSelf();
@@ -78,12 +114,27 @@ export function objectLock(obj: usize): void {
     atomic.wait<i32>(addr, <i32>w);
   }
   unparkSelf();
+  rememberLock(obj);
+  return OK;
 }
 
+/** OK, or ENOTLOCKED if this thread does not hold the object's lock. */
 export function objectUnlock(obj: usize): i32 {
+  if (!forgetLock(obj)) return setError(ENOTLOCKED, obj);
+  releaseLock(obj);
+  return OK;
+}
+
+function releaseLock(obj: usize): void {
   // release: the critical section's writes happen before the next locker's acquiring CAS
   let old = atomic.and<u32>(obj + H_LINK, ~(LINK_LOCKED | LINK_WAITERS));
-  if ((old & LINK_LOCKED) == 0) return setError(ENOTLOCKED, obj);
   if (old & LINK_WAITERS) atomic.notify(obj + H_LINK, 1);
-  return OK;
+}
+
+/** Detach of a dead thread (its rights held by the caller): releases every lock it still held. Returns how many. */
+export function releaseLocksOf(rec: usize): u32 {
+  let n = load<u32>(rec + R_LOCKS_HELD);
+  for (let i: u32 = 0; i < n; i++) releaseLock(<usize>load<u32>(lockTable(rec, i)));
+  store<u32>(rec + R_LOCKS_HELD, 0);
+  return n;
 }

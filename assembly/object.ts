@@ -7,7 +7,7 @@
 // one increment, so a waiting set_ref spins briefly.
 
 import {
-  HEADER_SIZE, HEAP_OBJECT, H_LINK, H_REFS, H_SHARED, H_TID, LINK_LIVE, MAP_LARGE, MAP_SMALL, MAX_REFS,
+  GLOBAL_BASE, G_LEAKED, LINK_ORPHAN, HEADER_SIZE, HEAP_OBJECT, H_LINK, H_REFS, H_SHARED, H_TID, LINK_LIVE, MAP_LARGE, MAP_SMALL, MAX_REFS,
   PAGE_HEADER_SIZE, P_BLOCK_SIZE, P_BUMP, P_KIND, R_OBJECTS_ALLOC, R_OBJECTS_FREED, R_QUEUE, SLOT_BUSY, SLOT_SIZE,
 } from "./layout";
 import { EFREED, EINVAL, ENOMEM, OK, setError } from "./errors";
@@ -52,7 +52,9 @@ export function allocObject(bytes: usize, refs: u32): usize {
 /** The last step of freeing an object (queue.ts drainFrees): clears LIVE and gives the block back. */
 export function releaseObjectBlock(obj: usize): void {
   checkFreeable(obj);
-  atomic.store<u32>(obj + H_LINK, 0); // before the block can be reused: a stale handle now reads "freed"
+  // before the block can be reused: a stale handle now reads "freed"
+  let link = atomic.xchg<u32>(obj + H_LINK, 0);
+  if (link & LINK_ORPHAN) atomic.sub<u32>(GLOBAL_BASE + G_LEAKED, 1); // an orphan was freed after all
   count(R_OBJECTS_FREED);
   freeBlock(obj);
 }

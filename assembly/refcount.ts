@@ -76,18 +76,27 @@ function increfShared(obj: usize): void {
 // ---- decrement --------------------------------------------------------------------------------------------------
 
 @inline export function decrefAny(obj: usize): void {
-  checkLive(obj);
-  let d = (load<u64>(obj) - myTidHigh) & OWNER_WORD_MASK;
-  if (d - 2 < <u64>(LOCAL_IMMORTAL - 2)) {
-    // owner with local in [2, immortal): plain store
-    store<u32>(obj + H_LOCAL, <u32>d - 1);
-    if (DEBUG) bump(R_OWNER_DECREFS);
-    return;
-  }
-  decrefSlow(obj, d);
+  let d = ownerDelta(obj);
+  if (!decrefFast(obj, d)) decrefSlow(obj, d);
 }
 
-function decrefSlow(obj: usize, d: u64): void {
+/** The header's first u64 minus (myTid << 32), 48 bits: below 2^32 exactly when the object is ours, and then local. */
+@inline export function ownerDelta(obj: usize): u64 {
+  checkLive(obj);
+  return (load<u64>(obj) - myTidHigh) & OWNER_WORD_MASK;
+}
+
+/** Owner with local in [2, immortal): plain store, done. False when the slow path must run. */
+@inline export function decrefFast(obj: usize, d: u64): bool {
+  if (d - 2 < <u64>(LOCAL_IMMORTAL - 2)) {
+    store<u32>(obj + H_LOCAL, <u32>d - 1);
+    if (DEBUG) bump(R_OWNER_DECREFS);
+    return true;
+  }
+  return false;
+}
+
+export function decrefSlow(obj: usize, d: u64): void {
   if (d == 1) {
     if (DEBUG) bump(R_OWNER_DECREFS);
     mergeZeroLocal(obj);

@@ -23,12 +23,13 @@ import {
   G_MEMORY_MAX, G_BUILD_FLAGS, GLOBAL_BASE, GLOBAL_SIZE, INIT_BUSY, INIT_NONE, INIT_READY, LAYOUT_MAGIC,
   LAYOUT_VERSION, MAX_THREADS_LIMIT, PAGE_SHIFT, PAGE_SIZE, RECORD_SIZE, R_GENERATION, R_QUEUE, R_STATE,
   STATE_ACTIVE, STATE_FREE, STATE_HELPED, STATE_PARKED, STATE_RECLAIMING, WASM_MAX_PAGES, CACHE_LINE,
-  BUILD_DEBUG, G_PAGE_HIGH, G_FREE_HINT, R_HELPED,
+  BUILD_DEBUG, G_PAGE_HIGH, G_FREE_HINT, R_HELPED, R_IN_OP, R_STOP, R_STOPPED, R_LOCKS_HELD,
 } from "./layout";
 import { DEBUG } from "./config";
 import { EATTACHED, EINIT, EINVAL, ELAYOUT, ENOMEM, ENOTATTACHED, ETHREADS, OK, setError } from "./errors";
 import { drainQueue, drainFrees } from "./queue";
 import { abandonObjectsOf, abandonPagesOf } from "./alloc";
+import { releaseLocksOf } from "./lock";
 
 // ---- per-instance (thread-local) state ------------------------------------------------------------------------
 
@@ -119,6 +120,10 @@ export function attachThread(): u32 {
     // acquire: the previous holder's detach (its final FREE store) happens before we use the record
     if (atomic.cmpxchg<u32>(rec + R_STATE, STATE_FREE, STATE_ACTIVE) == STATE_FREE) {
       atomic.add<u32>(rec + R_GENERATION, 1); // read by other threads to tell incarnations apart
+      store<u32>(rec + R_IN_OP, 0);
+      store<u32>(rec + R_LOCKS_HELD, 0);
+      atomic.store<u32>(rec + R_STOPPED, 0);
+      atomic.store<u32>(rec + R_STOP, 0);
       atomic.add<u32>(GLOBAL_BASE + G_ATTACHED, 1); // statistics only
       myTid = tid;
       myTidHigh = <u64>tid << 32;
@@ -149,9 +154,11 @@ export function detachThread(tid: u32): i32 {
       return setError(ENOTATTACHED, tid);
     }
   }
+  let dead = tid != myTid;
+  if (dead) releaseLocksOf(rec); // a dead thread's locks would otherwise stay held forever
   drainQueue(rec);
   drainFrees();
-  abandonObjectsOf(tid); // merges every live object of tid: tid = 0, MERGED
+  abandonObjectsOf(tid, dead); // merges every live object of tid: tid = 0, MERGED (and ORPHAN if it died)
   drainFrees();
   drainQueue(rec); // objects queued while we abandoned
   drainFrees();
@@ -176,6 +183,7 @@ export function parkSelf(): void {
   drainFrees();
   // release: our local-count stores happen before a helper's acquiring CAS PARKED -> HELPED
   atomic.store<u32>(myRecord + R_STATE, STATE_PARKED);
+  leaveOp(); // asleep and parked is a safe point: we may be terminated here
 }
 
 /** After blocking: takes the rights back, waiting while a helper holds them. */
@@ -183,6 +191,7 @@ export function unparkSelf(): void {
   if (myTid == 0) return;
   let state = myRecord + R_STATE;
   // acquire: the helper's writes (merged counts) happen before our next local-count access
+  enterOp();
   while (atomic.cmpxchg<u32>(state, STATE_PARKED, STATE_ACTIVE) != STATE_PARKED) {
     atomic.wait<i32>(state, STATE_HELPED);
   }
@@ -228,4 +237,42 @@ export function wakeOrHelp(rec: usize, wasEmpty: bool): void {
     }
   }
   // HELPED / RECLAIMING: the holder drains again in releaseRights before letting go
+}
+
+// ---- stopping a thread at a safe point --------------------------------------------------------------------------
+// worker.terminate() can stop a thread between any two wasm instructions that check for interrupts (function
+// entries, loop back-edges). Inside a multi-step operation that would leave a half-done merge, a held heap lock or
+// a BUSY slot behind. So a thread marks the multi-step part of every operation (enterOp / leaveOp), and a thread
+// that wants to terminate another first asks it to stop (requestStop) and waits (JS side, thread.ts) until the
+// target either sits blocked at its next operation boundary (STOPPED) or is seen outside any operation.
+// The mark is a plain store; a terminator that sees it clear waits a grace period and looks again, so a store still
+// in the target's store buffer is seen (x86-TSO drains stores in order, in far less than the grace period).
+
+@inline export function enterOp(): void {
+  store<u32>(myRecord + R_IN_OP, 1);
+  if (atomic.load<u32>(myRecord + R_STOP) != 0) stopHere();
+}
+
+@inline export function leaveOp(): void {
+  store<u32>(myRecord + R_IN_OP, 0);
+}
+
+/** Blocks this thread for good, outside any operation, until it is terminated. */
+function stopHere(): void {
+  store<u32>(myRecord + R_IN_OP, 0);
+  atomic.store<u32>(myRecord + R_STOPPED, 1); // release: everything we did is visible to the detacher
+  atomic.notify(myRecord + R_STOPPED);
+  while (true) atomic.wait<i32>(myRecord + R_STOP, 1);
+}
+
+/** Asks `tid` to stop at its next operation boundary. */
+export function requestStop(tid: u32): void {
+  atomic.store<u32>(recordOf(tid) + R_STOP, 1);
+}
+
+/** 2: stopped at a boundary; 1: inside an operation; 0: outside any operation (look again after a grace period). */
+export function stopState(tid: u32): u32 {
+  let rec = recordOf(tid);
+  if (atomic.load<u32>(rec + R_STOPPED) != 0) return 2;
+  return atomic.load<u32>(rec + R_IN_OP) != 0 ? 1 : 0;
 }

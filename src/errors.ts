@@ -5,11 +5,11 @@
 
 export type BrcErrorCode =
   | 'EINVAL' | 'EFREED' | 'ENOMEM' | 'ETHREADS' | 'EINIT' | 'ELAYOUT' | 'ENOTATTACHED' | 'EATTACHED'
-  | 'ENOTLOCKED' | 'EBUSY' | 'ECLOSED' | 'ENOTSHARED' | 'EINVARIANT';
+  | 'ENOTLOCKED' | 'EBUSY' | 'ELOCKS' | 'ECLOSED' | 'ENOTSHARED' | 'EINVARIANT';
 
 /** Error codes the wasm module reports, by name; the numbers come from the module's exports. */
 export const WASM_ERROR_NAMES = [
-  'EINVAL', 'EFREED', 'ENOMEM', 'ETHREADS', 'EINIT', 'ELAYOUT', 'ENOTATTACHED', 'EATTACHED', 'ENOTLOCKED', 'EBUSY',
+  'EINVAL', 'EFREED', 'ENOMEM', 'ETHREADS', 'EINIT', 'ELAYOUT', 'ENOTATTACHED', 'EATTACHED', 'ENOTLOCKED', 'EBUSY', 'ELOCKS',
   'E_BIASED_NEGATIVE', 'E_SHARED_NEGATIVE', 'E_QUEUED_TWICE', 'E_NOT_OWNER', 'E_DOUBLE_FREE', 'E_MERGED_OWNED',
   'E_DEAD_REFERENCE', 'E_PAGE_CORRUPT', 'E_COUNT_MISMATCH', 'E_LOCK_HELD', 'E_OWNER_GONE',
 ] as const;
@@ -24,8 +24,9 @@ const DESCRIPTIONS: Record<WasmErrorName, string> = {
   ELAYOUT: 'the memory holds no biasrc heap of this layout version',
   ENOTATTACHED: 'this thread is not attached to the heap',
   EATTACHED: 'this thread is already attached',
-  ENOTLOCKED: 'unlock of an object that is not locked',
+  ENOTLOCKED: 'this thread does not hold the object\'s lock',
   EBUSY: 'the operation cannot run now',
+  ELOCKS: 'this thread already holds 16 object locks (the most one thread may hold at once)',
   E_BIASED_NEGATIVE: 'invariant broken: the biased (local) count would go below zero (a decref too many)',
   E_SHARED_NEGATIVE: 'invariant broken: shared count below zero while the object is not queued',
   E_QUEUED_TWICE: 'invariant broken: an object is queued twice, or marked queued but in no queue',

@@ -76,6 +76,7 @@ export class Heap {
   readonly #threads = new Set<HeapThread>();
   #closed = false;
   #queueIndex = -1;
+  readonly #busy: number;
 
   private constructor(core: CoreInstance, module: WebAssembly.Module, debug: boolean, checked: boolean, shared: boolean) {
     this.raw = core.exports;
@@ -84,6 +85,7 @@ export class Heap {
     this.layout = core.layout;
     this.#errors = core.errors;
     this.#stats = readStatIndices(core.raw);
+    this.#busy = Number((core.raw.EBUSY as WebAssembly.Global).value);
     this.debug = debug;
     this.checked = checked;
     this.shared = shared;
@@ -193,13 +195,17 @@ export class Heap {
   /** Takes the object's mutex, waiting if another thread holds it (spinning on a browser's main thread). */
   lock(handle: Handle): void {
     this.#check(handle, 'lock');
-    this.#trap('lock', handle, () => this.raw.brc_lock(handle));
+    const rc = this.#trap('lock', handle, () => this.raw.brc_lock(handle));
+    if (rc !== 0) throw this.#errors.error(rc, `lock(${handleName(handle)})`, handle);
   }
 
   /** Takes the mutex if it is free; returns whether it did. */
   tryLock(handle: Handle): boolean {
     this.#check(handle, 'tryLock');
-    return this.raw.brc_try_lock(handle) === 1;
+    const rc = this.raw.brc_try_lock(handle);
+    if (rc === 0) return true;
+    if (rc === this.#busy) return false;
+    throw this.#errors.error(rc, `tryLock(${handleName(handle)})`, handle);
   }
 
   unlock(handle: Handle): void {
@@ -287,7 +293,10 @@ export class Heap {
     this.#open('spawn');
     if (!this.shared) throw new BrcError('ENOTSHARED', `spawn: ${NOT_SHARED_MESSAGE}`);
     const share: HeapShare = { module: this.module, memory: this.memory, debug: this.debug, checked: this.checked };
-    const thread = await spawnThread(url, share, options, (tid, generation) => this.#detachDead(tid, generation));
+    const thread = await spawnThread(url, share, options, {
+      detach: (tid, generation) => this.#detachDead(tid, generation),
+      stop: (tid, generation) => this.#stopThread(tid, generation),
+    });
     this.#threads.add(thread);
     void thread.exited.then(() => this.#threads.delete(thread));
     return thread;
@@ -313,6 +322,24 @@ export class Heap {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /**
+   * Before terminating a worker: ask it to stop at its next operation boundary and wait until it sits there, or is
+   * seen outside any operation twice a grace period apart, so it never dies in the middle of one (threads.ts).
+   */
+  async #stopThread(tid: number, generation: number): Promise<void> {
+    const x = this.raw;
+    if (this.#closed || x.brc_thread_generation(tid) !== generation || x.brc_thread_state(tid) === this.layout.STATE_FREE) return;
+    x.brc_thread_request_stop(tid);
+    let outside = 0;
+    for (let waited = 0; waited < 10_000; waited += 1) {
+      const state = x.brc_thread_stop_state(tid);
+      if (state === 2) return;
+      outside = state === 0 ? outside + 1 : 0;
+      if (outside >= 2) return;
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
   }
 
   /** A worker exited or was terminated: detach its tid unless it detached itself (or the tid was reused). */

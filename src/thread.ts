@@ -88,14 +88,17 @@ function joinFailure(report: JoinReport | undefined, fallback: string): BrcError
   return new BrcError('EINVAL', fallback);
 }
 
-export async function spawnThread(
-  url: URL | string, share: HeapShare, options: SpawnOptions,
-  detachDead: (tid: number, generation: number) => void,
-): Promise<HeapThread> {
-  return isNode ? spawnNode(url, share, options, detachDead) : spawnBrowser(url, share, options, detachDead);
+/** What the heap does around a thread's end: stop it at a safe point before terminating it, detach it after. */
+export interface ThreadHooks {
+  stop(tid: number, generation: number): Promise<void>;
+  detach(tid: number, generation: number): void;
 }
 
-async function spawnNode(url: URL | string, share: HeapShare, options: SpawnOptions, detachDead: (tid: number, generation: number) => void): Promise<HeapThread> {
+export async function spawnThread(url: URL | string, share: HeapShare, options: SpawnOptions, hooks: ThreadHooks): Promise<HeapThread> {
+  return isNode ? spawnNode(url, share, options, hooks) : spawnBrowser(url, share, options, hooks);
+}
+
+async function spawnNode(url: URL | string, share: HeapShare, options: SpawnOptions, hooks: ThreadHooks): Promise<HeapThread> {
   const { Worker, MessageChannel } = await import('node:worker_threads');
   const { port1, port2 } = new MessageChannel();
   const message = { share, port: port2, workerData: options.workerData };
@@ -114,21 +117,27 @@ async function spawnNode(url: URL | string, share: HeapShare, options: SpawnOpti
     await worker.terminate();
     throw joinFailure(report, `spawn(${String(url)}): the worker ended before it joined the heap (does it call joinHeap()?)`);
   }
+  let hasExited = false;
   const exited = new Promise<number>((resolve) => {
     worker.once('exit', (code: number) => {
-      detachDead(report.tid, report.generation);
+      hasExited = true;
+      hooks.detach(report.tid, report.generation);
       resolve(code);
     });
   });
   return new HeapThread({
     tid: report.tid, generation: report.generation, worker, exited,
-    kill: async () => { await worker.terminate(); return exited; },
+    kill: async () => {
+      if (!hasExited) await hooks.stop(report.tid, report.generation);
+      await worker.terminate();
+      return exited;
+    },
     on: (event, fn) => { worker.on(event, fn); },
     off: (event, fn) => { worker.off(event, fn); },
   });
 }
 
-async function spawnBrowser(url: URL | string, share: HeapShare, options: SpawnOptions, detachDead: (tid: number, generation: number) => void): Promise<HeapThread> {
+async function spawnBrowser(url: URL | string, share: HeapShare, options: SpawnOptions, hooks: ThreadHooks): Promise<HeapThread> {
   const worker = new Worker(url, { type: 'module', name: options.name });
   const channel = new MessageChannel();
   const message: ShareMessage = { share, port: channel.port2, workerData: options.workerData };
@@ -148,8 +157,9 @@ async function spawnBrowser(url: URL | string, share: HeapShare, options: SpawnO
   return new HeapThread({
     tid: report.tid, generation: report.generation, worker, exited,
     kill: async () => {
+      await hooks.stop(report.tid, report.generation);
       worker.terminate(); // synchronous in browsers: the worker runs no more code
-      detachDead(report.tid, report.generation);
+      hooks.detach(report.tid, report.generation);
       resolveExit(1);
       return exited;
     },

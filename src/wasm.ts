@@ -19,6 +19,8 @@ export interface BrcExports {
   brc_thread_detach_dead(tid: number): number;
   brc_thread_id(): number;
   brc_thread_state(tid: number): number;
+  brc_thread_request_stop(tid: number): number;
+  brc_thread_stop_state(tid: number): number;
   brc_thread_generation(tid: number): number;
   brc_set_can_block(canBlock: number): void;
   brc_queue_address(tid: number): number;
@@ -32,7 +34,7 @@ export interface BrcExports {
   brc_set_ref(obj: number, index: number, child: number): void;
   brc_get_ref(obj: number, index: number): number;
   brc_load_ref(obj: number, index: number): number;
-  brc_lock(obj: number): void;
+  brc_lock(obj: number): number;
   brc_try_lock(obj: number): number;
   brc_unlock(obj: number): number;
   brc_immortalize(obj: number): void;

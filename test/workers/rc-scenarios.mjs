@@ -141,7 +141,7 @@ function lockCounter() {
   barrier();
   for (let k = 0; k < increments; k++) {
     if (index % 2 === 0) x.brc_lock(obj);
-    else while (x.brc_try_lock(obj) === 0);
+    else while (x.brc_try_lock(obj) !== 0);
     const a = i32();
     a[at >> 2] = a[at >> 2] + 1; // not atomic: only the lock keeps it exact
     if (x.brc_unlock(obj) !== 0) throw new Error('unlock failed');
