@@ -1,0 +1,39 @@
+// Soak: randomized stress runs (main thread + 4 workers) and killed-worker runs, for N minutes.
+// Usage: npm run soak -- --minutes 10 [--seed 1] [--release]
+// Every run checks exact accounting and verify(); the first failure stops the soak and prints its seed.
+import { stressRun } from '../test/stress/harness.mjs';
+
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+};
+const minutes = Number(arg('minutes', 5));
+let seed = Number(arg('seed', Date.now() % 1_000_000));
+const debug = !process.argv.includes('--release');
+const minKillRuns = 100;
+const end = Date.now() + minutes * 60_000;
+const totals = { stressRuns: 0, killRuns: 0, killed: 0, objects: 0, queued: 0, merges: 0, leakedObjects: 0, ops: 0 };
+
+console.log(`soak: ${minutes} min, first seed ${seed}, ${debug ? 'debug' : 'release'} build`);
+while (Date.now() < end || totals.killRuns < minKillRuns) {
+  const kill = totals.killRuns < minKillRuns && (totals.stressRuns % 2 === 1 || Date.now() >= end);
+  const options = kill ? { seed, workers: 3, ms: 500, kills: 1 + (seed % 2), debug } : { seed, workers: 4, ms: 5000, debug };
+  let report;
+  try {
+    report = await stressRun(options);
+  } catch (error) {
+    console.error(`soak FAILED at seed ${seed} (${kill ? 'kill' : 'stress'} run): ${error.stack ?? error}`);
+    console.error(`replay: node scripts/soak.mjs --minutes 0 --seed ${seed}`);
+    process.exit(1);
+  }
+  if (kill) totals.killRuns++; else totals.stressRuns++;
+  totals.killed += report.killed;
+  totals.objects += report.objectsAllocated;
+  totals.queued += report.queued;
+  totals.merges += report.merges;
+  totals.leakedObjects += report.liveObjects;
+  process.stderr.write(`\r${totals.stressRuns} stress runs, ${totals.killRuns} kill runs, ${totals.objects} objects`);
+  seed++;
+}
+process.stderr.write('\n');
+console.log('soak passed:', JSON.stringify(totals));

@@ -1,0 +1,87 @@
+// One stress run: the main thread and `workers` workers (heap.spawn) do random operations on a barrier for `ms`;
+// `kills` of the workers are terminated at random moments meanwhile. Then everybody releases everything, and the
+// run checks: live objects equal exactly what the killed workers still held (and what that reaches), each object
+// was freed at most once (debug build), verify() is clean. Returns a report; throws on the first violation.
+import { Heap } from 'biasrc';
+import { createShared, Player, rng, HELD_CAPACITY, PHASE_RUN, PHASE_STOP, PHASE_RELEASE, PHASE_LEAVE, ARRIVED, STOPPED, RELEASED } from './ops.mjs';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export async function stressRun({ seed, workers = 4, ms = 1000, kills = 0, debug = true, log = () => {} }) {
+  const heap = await Heap.create({ debug, maxThreads: workers + 2, memory: { initialMiB: 8, maximumMiB: 512 } });
+  const rand = rng(seed);
+  const threads = workers + 1; // index 0 is the main thread
+  const shared = createShared(threads);
+  const everyone = [...Array(threads).keys()];
+  const spawned = await Promise.all(Array.from({ length: workers }, (_, w) => heap.spawn(new URL('./worker.mjs', import.meta.url), {
+    workerData: { shared, index: w + 1, seed: seed * 31 + w + 1, peers: everyone.filter((i) => i !== w + 1) },
+  })));
+  while (Atomics.load(shared.control, ARRIVED) < workers) await sleep(1);
+  const main = new Player(heap, shared, 0, rng(seed * 31));
+  const killAt = Array.from({ length: kills }, () => Math.floor(rand() * ms * 0.8));
+  const victims = new Set();
+  while (victims.size < kills) victims.add(1 + Math.floor(rand() * workers));
+  const victimList = [...victims];
+  const dead = [];
+  Atomics.store(shared.control, 0, PHASE_RUN);
+  Atomics.notify(shared.control, 0);
+  const started = Date.now();
+  while (Date.now() - started < ms) {
+    for (let i = 0; i < 64; i++) main.step(everyone.slice(1));
+    const elapsed = Date.now() - started;
+    for (let k = 0; k < victimList.length; k++) {
+      if (killAt[k] <= elapsed && !dead.includes(victimList[k])) {
+        const thread = spawned[victimList[k] - 1];
+        await thread.terminate(); // stops it at its next operation boundary, then detaches it
+        dead.push(victimList[k]);
+        log(`killed worker ${victimList[k]} (tid ${thread.tid}) at ${elapsed} ms`);
+      }
+    }
+    await new Promise((r) => setImmediate(r)); // let exit events and timers run
+  }
+  const setPhase = (phase) => { Atomics.store(shared.control, 0, phase); Atomics.notify(shared.control, 0); };
+  const alive = workers - dead.length;
+  setPhase(PHASE_STOP);
+  while (Atomics.load(shared.control, STOPPED) < alive) await sleep(1);
+  setPhase(PHASE_RELEASE);
+  main.releaseAll();
+  while (Atomics.load(shared.control, RELEASED) < alive) { heap.collect(); await sleep(1); }
+  // references sent to a dead worker never arrived: they are ours to release
+  for (const d of dead) {
+    for (let from = 0; from < threads; from++) {
+      const r = main.ring(from, d);
+      for (let head = r[0]; head !== r[1]; head++) heap.decref(r[2 + (head % (r.length - 2))]);
+      r[0] = r[1];
+    }
+  }
+  setPhase(PHASE_LEAVE);
+  await Promise.all(spawned.map((t) => t.exited));
+  heap.collect();
+  // what the dead still held, and what that reaches through slots, is all that may remain
+  const reachable = new Set();
+  const stack = [];
+  for (const d of dead) {
+    const held = shared.held.subarray(d * (HELD_CAPACITY + 1), (d + 1) * (HELD_CAPACITY + 1));
+    for (let i = 1; i <= held[0]; i++) stack.push(held[i]);
+  }
+  while (stack.length > 0) {
+    const h = stack.pop();
+    if (reachable.has(h)) continue;
+    reachable.add(h);
+    const refs = heap.info(h).refs; // throws EFREED if a dead thread's reference was lost
+    for (let i = 0; i < refs; i++) { const c = heap.getRef(h, i); if (c !== 0) stack.push(c); }
+  }
+  const stats = heap.stats();
+  heap.verify();
+  const report = {
+    seed, workers, ms, killed: dead.length, ops: main.ops, liveObjects: stats.liveObjects, expectedLive: reachable.size,
+    leaked: stats.leaked, objectsAllocated: stats.objectsAllocated, objectsFreed: stats.objectsFreed,
+    merges: stats.merges, queued: stats.queued, threadsLeft: stats.threads,
+  };
+  await heap.close();
+  if (report.liveObjects !== report.expectedLive) {
+    throw new Error(`seed ${seed}: ${report.liveObjects} objects live, expected ${report.expectedLive} (held by killed workers)`);
+  }
+  if (report.threadsLeft !== 1) throw new Error(`seed ${seed}: ${report.threadsLeft} threads still attached`);
+  return report;
+}

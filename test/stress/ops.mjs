@@ -1,0 +1,152 @@
+// The randomized workload of the stress and kill tests, run by the main thread and every worker alike.
+//
+// Each thread keeps the references it holds in its own region of a SharedArrayBuffer (`held`: [count, handles...]),
+// so that when a worker is killed the main thread knows exactly what it held. A held list is only changed in JS
+// between two biasrc calls, and a stopped thread stops at the entry of a call, so the list is exact at a kill.
+// Objects get a level (payload word 0); a slot only ever points to a lower level, so no cycle can form and
+// everything is freed once every reference is released.
+
+export const HELD_CAPACITY = 2048;
+export const RING_CAPACITY = 256;
+export const LEVELS = 6;
+
+/** Shared memory of a run: control words, held lists, and one single-producer ring per (sender, receiver). */
+export function createShared(threads) {
+  return {
+    control: new Int32Array(new SharedArrayBuffer(64)), // [phase, arrived, stopped, released]
+    held: new Int32Array(new SharedArrayBuffer(threads * (HELD_CAPACITY + 1) * 4)),
+    rings: new Int32Array(new SharedArrayBuffer(threads * threads * (RING_CAPACITY + 2) * 4)),
+    threads,
+  };
+}
+
+// phases: run; stop sending (each worker says when it has); release everything; leave
+export const PHASE_RUN = 1;
+export const PHASE_STOP = 2;
+export const PHASE_RELEASE = 3;
+export const PHASE_LEAVE = 4;
+export const ARRIVED = 1;
+export const STOPPED = 2;
+export const RELEASED = 3;
+
+/** Blocks (worker) until the phase is at least `phase`. */
+export function awaitPhase(control, phase) {
+  for (let p; (p = Atomics.load(control, 0)) < phase;) Atomics.wait(control, 0, p);
+}
+
+export class Player {
+  constructor(heap, shared, index, rand) {
+    this.heap = heap;
+    this.shared = shared;
+    this.index = index;
+    this.rand = rand;
+    this.held = shared.held.subarray(index * (HELD_CAPACITY + 1), (index + 1) * (HELD_CAPACITY + 1));
+    this.ops = 0;
+  }
+
+  get count() { return this.held[0]; }
+  pick() { return 1 + Math.floor(this.rand() * this.held[0]); }
+  hold(handle) { const n = this.held[0]; this.held[n + 1] = handle; this.held[0] = n + 1; }
+  drop(at) { const n = this.held[0]; this.held[at] = this.held[n]; this.held[0] = n - 1; }
+  level(handle) { return this.heap.view(handle).getUint32(0, true); }
+
+  ring(from, to) { const size = RING_CAPACITY + 2; return this.shared.rings.subarray((from * this.shared.threads + to) * size, (from * this.shared.threads + to + 1) * size); }
+
+  send(to, handle) {
+    const r = this.ring(this.index, to);
+    const tail = Atomics.load(r, 1);
+    if (tail - Atomics.load(r, 0) >= RING_CAPACITY) return false;
+    Atomics.store(r, 2 + (tail % RING_CAPACITY), handle);
+    Atomics.store(r, 1, tail + 1); // publishes the slot
+    return true;
+  }
+
+  receiveAll() {
+    for (let from = 0; from < this.shared.threads; from++) {
+      if (from === this.index) continue;
+      const r = this.ring(from, this.index);
+      for (let head = Atomics.load(r, 0); head !== Atomics.load(r, 1) && this.count < HELD_CAPACITY; head++) {
+        this.hold(Atomics.load(r, 2 + (head % RING_CAPACITY)));
+        Atomics.store(r, 0, head + 1);
+      }
+    }
+  }
+
+  /** One random operation. */
+  step(peers) {
+    const heap = this.heap, r = this.rand();
+    this.ops++;
+    if (this.count === 0 || (r < 0.22 && this.count < HELD_CAPACITY)) {
+      const h = heap.alloc(4 + Math.floor(this.rand() * 60), Math.floor(this.rand() * 4));
+      heap.view(h).setUint32(0, Math.floor(this.rand() * LEVELS), true);
+      this.hold(h);
+    } else if (r < 0.34 && this.count < HELD_CAPACITY) {
+      const h = this.held[this.pick()];
+      heap.incref(h);
+      this.hold(h);
+    } else if (r < 0.56) {
+      const at = this.pick();
+      heap.decref(this.held[at]);
+      this.drop(at);
+    } else if (r < 0.68) {
+      const parent = this.held[this.pick()], refs = heap.info(parent).refs;
+      if (refs === 0) return;
+      const child = this.held[this.pick()];
+      const slot = Math.floor(this.rand() * refs);
+      heap.setRef(parent, slot, this.level(child) < this.level(parent) && this.rand() < 0.8 ? child : 0);
+    } else if (r < 0.8 && this.count < HELD_CAPACITY) {
+      const parent = this.held[this.pick()], refs = heap.info(parent).refs;
+      if (refs === 0) return;
+      const child = heap.loadRef(parent, Math.floor(this.rand() * refs));
+      if (child !== 0) this.hold(child);
+    } else if (r < 0.86) {
+      const h = this.held[this.pick()];
+      heap.lock(h);
+      heap.incref(h);
+      const v = heap.view(h);
+      v.setUint32(v.byteLength - 4, v.getUint32(v.byteLength - 4, true) + 1, true); // a plain counter, under the lock
+      heap.decref(h);
+      heap.unlock(h);
+    } else if (r < 0.95 && peers.length > 0) {
+      const at = this.pick();
+      if (this.send(peers[Math.floor(this.rand() * peers.length)], this.held[at])) this.drop(at); // the reference moves
+    } else if (r < 0.98) {
+      this.receiveAll();
+    } else {
+      heap.collect();
+    }
+  }
+
+  /** Gives back every reference held, and those still waiting in our rings. */
+  releaseAll() {
+    do {
+      this.receiveAll();
+      while (this.count > 0) {
+        this.heap.decref(this.held[this.count]);
+        this.held[0]--;
+      }
+    } while (this.pending() > 0);
+  }
+
+  /** References waiting in our incoming rings. */
+  pending() {
+    let n = 0;
+    for (let from = 0; from < this.shared.threads; from++) {
+      const r = this.ring(from, this.index);
+      if (from !== this.index) n += Atomics.load(r, 1) - Atomics.load(r, 0);
+    }
+    return n;
+  }
+}
+
+/** mulberry32: a run is replayed from its seed. */
+export function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
