@@ -122,6 +122,19 @@ describe('objects and counts', () => {
     heap.decref(a);
   });
 
+  it('ELOCKS: a thread holds at most 16 object locks at once', async () => {
+    const heap = await heapFor();
+    const objs = Array.from({ length: 17 }, () => heap.alloc(0));
+    objs.slice(0, 16).forEach((h) => heap.lock(h));
+    expectCode(() => heap.lock(objs[16]), 'ELOCKS', /lock\(handle 0x[0-9a-f]+\): this thread already holds 16 object locks/);
+    expectCode(() => heap.tryLock(objs[16]), 'ELOCKS');
+    expect(heap.info(objs[16]).locked).toBe(false);
+    heap.unlock(objs[3]);
+    heap.lock(objs[16]);
+    objs.forEach((h, i) => { if (i !== 3) heap.unlock(h); heap.decref(h); });
+    heap.verify();
+  });
+
   it('immortalize', async () => {
     const heap = await heapFor();
     const a = heap.alloc(0);
@@ -239,6 +252,23 @@ describe('workers', () => {
     await reply(t2, { op: 'release', handles });
     expect(heap.stats().liveObjects).toBe(0);
     await t2.terminate();
+    heap.verify();
+  });
+
+  it('a lock held by a worker that is terminated is released by the detach', async () => {
+    const heap = await heapFor();
+    const t = await heap.spawn(workerUrl);
+    const a = heap.alloc(8);
+    heap.incref(a); // the worker's reference, which it keeps (and loses when it dies)
+    expect(await reply(t, { op: 'lockAndSpin', handle: a })).toEqual({ locked: true });
+    expect(heap.tryLock(a)).toBe(false);
+    await t.terminate();
+    expect(heap.info(a).locked).toBe(false);
+    heap.lock(a); // recovered: we can take it
+    heap.unlock(a);
+    expect(heap.stats().leaked).toBe(0); // a is ours: not orphaned
+    heap.decref(a);
+    heap.decref(a); // the reference the dead worker held: the test knows it is gone
     heap.verify();
   });
 

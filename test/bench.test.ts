@@ -1,0 +1,90 @@
+// The benchmark suite runs end to end (toy sizes: --tiny) and reports every suite and every ratio it promises.
+// No timing is asserted: the numbers of a tiny run on a shared machine mean nothing.
+import { describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+const SUITES = ['rc', 'js', 'mix', 'scaling', 'alloc', 'share', 'overhead'];
+const RATIOS: Record<string, string[]> = {
+  rc: ['brc_owner/plain', 'atomic/brc_owner', 'brc_nonowner/atomic'],
+  js: ['api_unchecked/empty_call'],
+  scaling: ['t2/t1'],
+  alloc: ['biasrc/tlsf'],
+  share: ['clone/biasrc'],
+};
+
+interface Ratio { suite: string; name: string; value: number | null; goal: string | null; paper: number | null }
+interface Row { name: string; nsPerOp?: number; min?: number; median?: number; max?: number; runs?: number[]; p?: number; impl?: string }
+
+describe('bench', () => {
+  it('runs every suite (--quick --tiny) and writes every ratio, the machine and the chart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'biasrc-bench-'));
+    const json = join(dir, 'bench.json');
+    try {
+      await promisify(execFile)(process.execPath, ['bench/run.mjs', '--quick', '--tiny', '--json', json], {
+        cwd: root, timeout: 110_000, maxBuffer: 16 * 1024 * 1024,
+      });
+      const data = JSON.parse(readFileSync(json, 'utf8'));
+
+      expect(data.machine).toMatchObject({ cores: expect.any(Number), node: process.version });
+      expect(typeof data.machine.cpu).toBe('string');
+      expect(Number.isNaN(Date.parse(data.machine.date))).toBe(false);
+
+      expect(Object.keys(data.suites).sort()).toEqual([...SUITES].sort());
+      for (const name of SUITES.filter((s) => s !== 'overhead')) {
+        const rows: Row[] = data.suites[name].rows;
+        expect(rows.length, name).toBeGreaterThan(0);
+        for (const r of rows) {
+          for (const k of ['nsPerOp', 'min', 'median', 'max'] as const) expect(Number.isFinite(r[k]), `${name} ${r.name} ${k}`).toBe(true);
+          expect(r.runs!.length, `${name} ${r.name} runs`).toBeGreaterThanOrEqual(5);
+        }
+      }
+      for (const p of [0, 1, 10, 50, 100]) {
+        const impls = data.suites.mix.rows.filter((r: Row) => r.p === p).map((r: Row) => r.impl).sort();
+        expect(impls, `mix p=${p}`).toEqual(['BRC', 'atomic-only']);
+      }
+      const payloads = data.suites.overhead.rows.map((r: { payload: number }) => r.payload);
+      expect(payloads).toEqual([0, 8, 16, 64]);
+      for (const r of data.suites.overhead.rows) expect(r.block).toBeGreaterThanOrEqual(r.payload + 16);
+
+      for (const [suite, names] of Object.entries(RATIOS)) {
+        for (const name of names) {
+          const r: Ratio | undefined = data.ratios.find((x: Ratio) => x.suite === suite && x.name === name);
+          expect(r, `${suite} ${name}`).toBeDefined();
+          expect(Number.isFinite(r!.value), `${suite} ${name} value`).toBe(true);
+          expect(r!.goal, `${suite} ${name} goal`).toMatch(/^(<=|>=) [\d.]+$/);
+          expect('paper' in r!).toBe(true);
+        }
+      }
+      expect(data.ratios.find((r: Ratio) => r.name === 'brc_owner/plain').paper).toBe(1.09);
+
+      const svg = readFileSync(join(dir, 'bench.svg'), 'utf8');
+      expect(svg.startsWith('<svg')).toBe(true);
+      expect(svg).toContain('scaling');
+      expect(svg).toContain('mix');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('the benchmark module over the shared memory has no data segment and imports only the memory', () => {
+    const path = join(root, 'bench', 'build', 'loops.wasm');
+    expect(existsSync(path)).toBe(true); // built by the run above
+    const bytes = new Uint8Array(readFileSync(path));
+    const module = new WebAssembly.Module(bytes);
+    expect(WebAssembly.Module.imports(module)).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
+    // section ids: 11 = data, 12 = data count
+    const ids: number[] = [];
+    let at = 8;
+    const leb = () => { let n = 0, shift = 0, b; do { b = bytes[at++]; n |= (b & 0x7f) << shift; shift += 7; } while (b & 0x80); return n >>> 0; };
+    while (at < bytes.length) { const id = bytes[at++]; const size = leb(); ids.push(id); at += size; }
+    expect(ids).not.toContain(11);
+    expect(ids).not.toContain(12);
+  });
+});
