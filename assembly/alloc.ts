@@ -100,6 +100,7 @@ function takeBlock(page: usize): usize {
 }
 
 function allocSmallSlow(kind: u32, cls: u32): usize {
+  // a racy peek; the list itself is taken under the heap lock, which orders it against deliverPage
   if (atomic.load<u32>(myRecord + R_RECLAIM) != 0) takeReclaimed();
   let page = <usize>load<u32>(availSlot(kind, cls));
   while (page != 0) {
@@ -208,7 +209,7 @@ function localFree(page: usize, block: usize): void {
 function remoteFree(page: usize, block: usize): void {
   let old: u32;
   do {
-    old = atomic.load<u32>(page + P_THREAD_FREE);
+    old = atomic.load<u32>(page + P_THREAD_FREE); // only a guess for the CAS below, which validates it
     store<u32>(block, old & ~THREAD_FREE_FULL);
     // release: the link store above happens before the owner's xchg can see the block
   } while (atomic.cmpxchg<u32>(page + P_THREAD_FREE, old, <u32>block) != old);
@@ -231,7 +232,7 @@ function deliverPage(page: usize): void {
 function takeReclaimed(): void {
   lockHeap();
   let page = <usize>load<u32>(myRecord + R_RECLAIM);
-  atomic.store<u32>(myRecord + R_RECLAIM, 0);
+  atomic.store<u32>(myRecord + R_RECLAIM, 0); // under the heap lock; atomic for the lock-free peek above
   while (page != 0) {
     let next = <usize>load<u32>(page + P_RECLAIM_NEXT);
     store<u32>(page + P_STATE, PAGE_AVAIL);
@@ -243,7 +244,7 @@ function takeReclaimed(): void {
 
 /** Owner: moves the page's remote frees onto its local list. */
 function collectThreadFree(page: usize): void {
-  if (atomic.load<u32>(page + P_THREAD_FREE) == 0) return;
+  if (atomic.load<u32>(page + P_THREAD_FREE) == 0) return; // a peek: skip the RMW when nothing was freed remotely
   // acquire: pairs with the pushers' CAS, so their link stores are visible as we walk
   let list = <usize>(atomic.xchg<u32>(page + P_THREAD_FREE, 0) & ~THREAD_FREE_FULL);
   if (list == 0) return;
@@ -261,6 +262,7 @@ function collectThreadFree(page: usize): void {
 /** Owner: gives up on a page with no free block. False if remote frees arrived first. */
 function markFull(page: usize): bool {
   store<u32>(page + P_STATE, PAGE_FULL); // before the CAS: a deliverer that replaces the bit must see FULL
+  // succeeds only on an empty list; the first remote push after it replaces the bit and sees PAGE_FULL (stored above)
   if (atomic.cmpxchg<u32>(page + P_THREAD_FREE, 0, THREAD_FREE_FULL) == 0) return true;
   store<u32>(page + P_STATE, PAGE_AVAIL);
   return false;
@@ -309,7 +311,7 @@ function listUnlink(head: usize, page: usize): void {
 
 function adoptAbandoned(kind: u32, cls: u32): usize {
   let head = abandonedSlot(kind, cls);
-  if (atomic.load<u32>(head) == 0) return 0;
+  if (atomic.load<u32>(head) == 0) return 0; // a peek; the list is read and changed under the heap lock
   lockHeap();
   let page = <usize>load<u32>(head);
   if (page != 0) {
@@ -343,7 +345,7 @@ export function abandonPagesOf(tid: u32): void {
     }
   }
   memory.fill(rec + R_AVAIL, 0, <usize>(HEAP_KINDS * SIZE_CLASSES) << 2);
-  atomic.store<u32>(rec + R_RECLAIM, 0);
+  atomic.store<u32>(rec + R_RECLAIM, 0); // under the heap lock, like every other write of the list
   unlockHeap();
 }
 
@@ -371,11 +373,11 @@ export function abandonObjectsOf(tid: u32, orphan: bool): void {
 @inline function abandonIfOwned(obj: usize, tid: u32, orphan: bool): void {
   // LIVE is stored last when an object is made, and cleared before its block is freed
   if ((atomic.load<u32>(obj + H_LINK) & LINK_LIVE) == 0) return;
-  if (<u32>atomic.load<u16>(obj + H_TID) != tid) return;
+  if (<u32>atomic.load<u16>(obj + H_TID) != tid) return; // written before LIVE by allocObject, so stable here
   if (orphan) {
     // counted as leaked while it lives: its owner died, so its own references can never be released
-    atomic.or<u32>(obj + H_LINK, LINK_ORPHAN);
-    atomic.add<u32>(GLOBAL_BASE + G_LEAKED, 1);
+    atomic.or<u32>(obj + H_LINK, LINK_ORPHAN); // an RMW: lock and queue bits of the same word change concurrently
+    atomic.add<u32>(GLOBAL_BASE + G_LEAKED, 1); // a statistic: no ordering
   }
   abandonObject(obj);
 }

@@ -113,12 +113,12 @@ export function brc_thread_id(): u32 {
 
 export function brc_thread_state(tid: u32): u32 {
   if (recordsBase == 0 || tid == 0 || tid > maxThreads) return 0;
-  return atomic.load<u32>(recordOf(tid) + R_STATE);
+  return atomic.load<u32>(recordOf(tid) + R_STATE); // a snapshot for the caller: no ordering
 }
 
 export function brc_thread_generation(tid: u32): u32 {
   if (recordsBase == 0 || tid == 0 || tid > maxThreads) return 0;
-  return atomic.load<u32>(recordOf(tid) + R_GENERATION);
+  return atomic.load<u32>(recordOf(tid) + R_GENERATION); // a snapshot: no ordering
 }
 
 /** 0 on a thread that must not block (a browser's main thread): locks then spin instead of atomic.wait. */
@@ -133,7 +133,7 @@ export function brc_queue_address(tid: u32): usize {
 
 /** Non-zero if this thread's queue holds objects to merge. */
 export function brc_queue_pending(): i32 {
-  return myTid != 0 && atomic.load<u32>(myRecord + R_QUEUE) != 0 ? 1 : 0;
+  return myTid != 0 && atomic.load<u32>(myRecord + R_QUEUE) != 0 ? 1 : 0; // a snapshot: no ordering
 }
 
 // ---- raw blocks -----------------------------------------------------------------------------------------------
@@ -274,7 +274,7 @@ export function brc_info_local(obj: usize): u32 {
 
 /** The raw shared word: count << 2 | MERGED (2) | QUEUED (1). */
 export function brc_info_shared(obj: usize): i32 {
-  return atomic.load<i32>(obj + 8);
+  return atomic.load<i32>(obj + 8); // a snapshot for inspection: no ordering
 }
 
 export function brc_info_immortal(obj: usize): i32 {
@@ -290,7 +290,7 @@ export function brc_info_bytes(obj: usize): usize {
 }
 
 export function brc_info_lock(obj: usize): u32 {
-  return atomic.load<u32>(obj + 12) & 3;
+  return atomic.load<u32>(obj + 12) & 3; // a snapshot for inspection: no ordering
 }
 
 /** Address of the object's payload bytes (after its slots). */
@@ -331,6 +331,7 @@ export function brc_debug_set_counts(obj: usize, local: u32, sharedCount: i32): 
   if (!DEBUG) return setError(EINVAL, obj);
   checkObject(obj);
   if (<u32>load<u16>(obj + 4) == myTid) store<u32>(obj, local);
+  // test hook, single-threaded use only: load and store, not a CAS
   let s = atomic.load<i32>(obj + 8);
   atomic.store<i32>(obj + 8, (sharedCount << 2) | (s & 3));
   return OK;

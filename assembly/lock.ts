@@ -31,7 +31,7 @@ export function mutexLock(addr: usize): void {
   // advertise a sleeper; the xchg also takes the lock if it was released meanwhile (then it returns 0)
   c = atomic.xchg<u32>(addr, 2);
   while (c != 0) {
-    atomic.wait<i32>(addr, 2);
+    atomic.wait<i32>(addr, 2); // sleeps only while the word is still 2: an unlock in between makes it return
     c = atomic.xchg<u32>(addr, 2); // acquire, keeping the sleeper mark for those still asleep
   }
 }
@@ -74,7 +74,7 @@ function forgetLock(obj: usize): bool {
 }
 
 function casLock(obj: usize): bool {
-  let w = atomic.load<u32>(obj + H_LINK);
+  let w = atomic.load<u32>(obj + H_LINK); // a guess for the CAS below
   // acquire: pairs with the releasing atomic.and in objectUnlock
   return (w & LINK_LOCKED) == 0 && atomic.cmpxchg<u32>(obj + H_LINK, w, w | LINK_LOCKED) == w;
 }
@@ -100,7 +100,7 @@ export function objectLock(obj: usize): i32 {
   parkSelf();
   let addr = obj + H_LINK;
   while (true) {
-    let w = atomic.load<u32>(addr);
+    let w = atomic.load<u32>(addr); // a guess for the CASes below
     if ((w & LINK_LOCKED) == 0) {
       // acquire with the sleeper mark: others may be asleep behind us
       if (atomic.cmpxchg<u32>(addr, w, w | LINK_LOCKED | LINK_WAITERS) == w) break;
@@ -111,7 +111,7 @@ export function objectLock(obj: usize): i32 {
       if (atomic.cmpxchg<u32>(addr, w, w | LINK_WAITERS) != w) continue;
       w |= LINK_WAITERS;
     }
-    atomic.wait<i32>(addr, <i32>w);
+    atomic.wait<i32>(addr, <i32>w); // returns at once if the word moved since we read it (no lost wake-up)
   }
   unparkSelf();
   rememberLock(obj);
@@ -128,7 +128,7 @@ export function objectUnlock(obj: usize): i32 {
 function releaseLock(obj: usize): void {
   // release: the critical section's writes happen before the next locker's acquiring CAS
   let old = atomic.and<u32>(obj + H_LINK, ~(LINK_LOCKED | LINK_WAITERS));
-  if (old & LINK_WAITERS) atomic.notify(obj + H_LINK, 1);
+  if (old & LINK_WAITERS) atomic.notify(obj + H_LINK, 1); // after the release above: the woken thread sees it free
 }
 
 /** Detach of a dead thread (its rights held by the caller): releases every lock it still held. Returns how many. */

@@ -83,7 +83,7 @@ export function setRef(obj: usize, index: u32, child: usize): void {
   let slot = slotAddress(obj, index);
   let old: u32;
   while (true) {
-    old = atomic.load<u32>(slot);
+    old = atomic.load<u32>(slot); // a guess for the CAS below
     if (old & SLOT_BUSY) continue; // a load_ref is taking its reference: wait for it
     // release: the child's increment happens before another thread can read it from the slot
     if (atomic.cmpxchg<u32>(slot, old, <u32>child) == old) break;
@@ -93,6 +93,7 @@ export function setRef(obj: usize, index: u32, child: usize): void {
 }
 
 @inline export function getRef(obj: usize, index: u32): usize {
+  // borrowed read: pairs with set_ref's CAS, so the child's header is visible; no reference is taken
   return <usize>(atomic.load<u32>(slotAddress(obj, index)) & ~SLOT_BUSY);
 }
 
@@ -100,7 +101,7 @@ export function loadRef(obj: usize, index: u32): usize {
   let slot = slotAddress(obj, index);
   let child: u32;
   while (true) {
-    child = atomic.load<u32>(slot);
+    child = atomic.load<u32>(slot); // a guess for the CAS below
     if (child == 0) return 0;
     if (child & SLOT_BUSY) continue;
     // acquire the slot: set_ref cannot release `child` until we clear the mark
@@ -133,6 +134,7 @@ export function validateObject(obj: usize): i32 {
   } else {
     return setError(map == 0 ? EFREED : EINVAL, obj); // a free page once held objects; a TAIL page is payload
   }
+  // pairs with allocObject's LIVE store and releaseObjectBlock's clear (a racy check by nature: see README)
   if ((atomic.load<u32>(obj + H_LINK) & LINK_LIVE) == 0) return setError(EFREED, obj);
   return OK;
 }
@@ -143,5 +145,5 @@ export function validateSlot(obj: usize, index: u32): i32 {
 }
 
 export function ownerOf(obj: usize): u32 {
-  return <u32>atomic.load<u16>(obj + H_TID);
+  return <u32>atomic.load<u16>(obj + H_TID); // a snapshot: tid only ever changes to 0
 }

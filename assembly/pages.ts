@@ -35,16 +35,16 @@ export function unlockHeap(): void {
 }
 
 @inline export function pageHigh(): u32 {
-  return atomic.load<u32>(GLOBAL_BASE + G_PAGE_HIGH);
+  return atomic.load<u32>(GLOBAL_BASE + G_PAGE_HIGH); // pairs with the store in reservePages (after the grow)
 }
 
 /** The map byte of a page; atomic because validation reads it without the lock. */
 @inline export function mapGet(index: u32): u8 {
-  return atomic.load<u8>(pageMapBase + index);
+  return atomic.load<u8>(pageMapBase + index); // pairs with mapSet: a map byte is written after its page header
 }
 
 @inline export function mapSet(index: u32, kind: u8): void {
-  atomic.store<u8>(pageMapBase + index, kind);
+  atomic.store<u8>(pageMapBase + index, kind); // release: the page header written before it is visible with it
 }
 
 /** Set by reservePages: whether the pages it returned were never used (so they are still zero-filled). */

@@ -30,7 +30,7 @@ export function enqueue(obj: usize): void {
   let rec = recordOf(tid);
   let head: u32;
   do {
-    head = atomic.load<u32>(rec + R_QUEUE);
+    head = atomic.load<u32>(rec + R_QUEUE); // a guess for the head CAS below
     setLink(obj, head);
     // release: our link store happens before the object is reachable from the head (pairs with drainQueue's xchg)
   } while (atomic.cmpxchg<u32>(rec + R_QUEUE, head, <u32>obj) != head);
@@ -42,6 +42,7 @@ function setLink(obj: usize, next: u32): void {
   let w: u32;
   do {
     w = atomic.load<u32>(obj + H_LINK);
+    // a CAS, not a store: lockers change the low bits of the same word at the same time
   } while (atomic.cmpxchg<u32>(obj + H_LINK, w, (w & LINK_BITS) | next) != w);
 }
 

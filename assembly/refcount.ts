@@ -41,7 +41,7 @@ import { enqueue, scheduleFree } from "./queue";
 /** Debug build: every operation first checks that the handle names a live object. */
 @inline export function checkLive(obj: usize): void {
   if (DEBUG) {
-    if ((atomic.load<u32>(obj + H_LINK) & LINK_LIVE) == 0) fail(EFREED, obj);
+    if ((atomic.load<u32>(obj + H_LINK) & LINK_LIVE) == 0) fail(EFREED, obj); // a snapshot: the caller holds a reference
   }
 }
 
@@ -64,7 +64,7 @@ function increfShared(obj: usize): void {
   // an immortal local is final: the owner never stores anything else over it
   if (atomic.load<u32>(obj + H_LOCAL) == LOCAL_IMMORTAL) return;
   if (DEBUG) bump(R_SHARED_INCREFS);
-  let s = atomic.load<i32>(obj + H_SHARED);
+  let s = atomic.load<i32>(obj + H_SHARED); // a guess for the CAS
   while (sharedCount(s) < SHARED_SATURATED) {
     // no ordering needed beyond the CAS itself: the caller already holds a reference, so the object stays alive
     let seen = atomic.cmpxchg<i32>(obj + H_SHARED, s, s + SHARED_ONE);
@@ -108,9 +108,9 @@ export function decrefSlow(obj: usize, d: u64): void {
 }
 
 function decrefShared(obj: usize): void {
-  if (atomic.load<u32>(obj + H_LOCAL) == LOCAL_IMMORTAL) return;
+  if (atomic.load<u32>(obj + H_LOCAL) == LOCAL_IMMORTAL) return; // immortal is final, so a stale read is harmless
   if (DEBUG) bump(R_SHARED_DECREFS);
-  let s = atomic.load<i32>(obj + H_SHARED);
+  let s = atomic.load<i32>(obj + H_SHARED); // a guess for the CAS
   let next: i32;
   while (true) {
     if (sharedCount(s) >= SHARED_SATURATED) return; // immortal
@@ -136,6 +136,7 @@ function decrefShared(obj: usize): void {
 
 /** The owner's local count went from 1 to 0. */
 function mergeZeroLocal(obj: usize): void {
+  // acquire: other threads' shared updates; s == 0 means nobody else holds or owes a reference
   let s = atomic.load<i32>(obj + H_SHARED);
   if (s == 0) {
     // no shared references and not queued: ours was the last reference, and nobody else can add one
@@ -159,6 +160,7 @@ function mergeZeroLocal(obj: usize): void {
 /** Clears local and tid. Called by the holder of the owner's rights, before MERGED is published (gh-121794). */
 @inline function dropOwnership(obj: usize): void {
   if (DEBUG) {
+    // debug check only: snapshots
     let tid = <u32>atomic.load<u16>(obj + H_TID);
     if (tid != myTid && atomic.load<u32>(recordOf(tid) + R_STATE) == STATE_ACTIVE) fail(E_NOT_OWNER, obj);
   }
@@ -171,7 +173,8 @@ function mergeZeroLocal(obj: usize): void {
  * If the object is still owned, the caller holds the owner's rights (threads.ts) and folds the local count in.
  */
 export function mergeQueued(obj: usize): void {
-  let s = atomic.load<i32>(obj + H_SHARED);
+  let s = atomic.load<i32>(obj + H_SHARED); // a guess for the CAS below
+  // tid and MERGED: only the rights holder (us, if tid != 0) clears tid, so a non-zero tid here stays non-zero
   let tid = <u32>atomic.load<u16>(obj + H_TID);
   let local: i64 = -1; // -1: nothing to fold in, ownership is already dropped
   if (tid != 0 && (s & SHARED_MERGED) == 0) {
@@ -205,13 +208,13 @@ export function abandonObject(obj: usize): void {
   let l = load<u32>(obj + H_LOCAL);
   let local: i64 = l == LOCAL_IMMORTAL ? <i64>SHARED_SATURATED : <i64>l;
   dropOwnership(obj);
-  let s = atomic.load<i32>(obj + H_SHARED);
+  let s = atomic.load<i32>(obj + H_SHARED); // a guess for the CAS below
   let next: i32;
   while (true) {
     let count = <i64>sharedCount(s);
     if (count < <i64>SHARED_SATURATED) count += local;
     next = encodeCount(count, SHARED_MERGED | (s & SHARED_QUEUED)); // a queued object stays queued
-    let seen = atomic.cmpxchg<i32>(obj + H_SHARED, s, next);
+    let seen = atomic.cmpxchg<i32>(obj + H_SHARED, s, next); // publishes MERGED after the tid/local stores
     if (seen == s) break;
     s = seen;
   }
@@ -222,12 +225,13 @@ export function abandonObject(obj: usize): void {
 /** Makes the object immortal: every later incref and decref returns at once, and it is never freed. */
 export function immortalize(obj: usize): void {
   checkLive(obj);
-  if (<u32>atomic.load<u16>(obj + H_TID) == myTid) {
+  if (<u32>atomic.load<u16>(obj + H_TID) == myTid) { // our own tid cannot change under us
     store<u32>(obj + H_LOCAL, LOCAL_IMMORTAL); // owner: only we write local
   }
   // for every thread: a saturated shared count is immortal too
-  let s = atomic.load<i32>(obj + H_SHARED);
+  let s = atomic.load<i32>(obj + H_SHARED); // a guess for the CAS
   while (sharedCount(s) < SHARED_SATURATED) {
+    // keeps the flags: count and flags change together, as everywhere
     let seen = atomic.cmpxchg<i32>(obj + H_SHARED, s, encodeCount(SHARED_SATURATED, s & 3));
     if (seen == s) return;
     s = seen;
@@ -235,6 +239,7 @@ export function immortalize(obj: usize): void {
 }
 
 @inline export function isImmortal(obj: usize): bool {
+  // snapshots: immortality, once set, never goes away
   return atomic.load<u32>(obj + H_LOCAL) == LOCAL_IMMORTAL ||
     sharedCount(atomic.load<i32>(obj + H_SHARED)) >= SHARED_SATURATED;
 }
@@ -242,7 +247,7 @@ export function immortalize(obj: usize): void {
 /** Debug build: an object about to be freed must be live (else: double free) and unlocked. */
 export function checkFreeable(obj: usize): void {
   if (DEBUG) {
-    let w = atomic.load<u32>(obj + H_LINK);
+    let w = atomic.load<u32>(obj + H_LINK); // debug check: the freeing thread holds the last reference
     if ((w & LINK_LIVE) == 0) fail(E_DOUBLE_FREE, obj);
     if (w & LINK_LOCKED) fail(E_LOCK_HELD, obj);
   }

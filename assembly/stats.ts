@@ -1,6 +1,7 @@
 // Statistics, readable from any thread at any time without stopping the others.
 // Counters live in each thread's record (written by that thread only) and are summed here; while threads run
 // the sums are a recent snapshot, at a quiescent point they are exact. Record 0 (no thread) is included.
+// The atomic loads only avoid torn reads of counters others write: a snapshot needs no ordering.
 
 import {
   GLOBAL_BASE, G_ATTACHED, G_LEAKED, MAP_FREE, PAGE_SIZE, R_BLOCKS_ALLOC, R_BLOCKS_FREED, R_BYTES_ALLOC,

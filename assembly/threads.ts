@@ -67,12 +67,12 @@ export function initHeap(threads: u32, memoryMaxPages: u32): i32 {
   let firstPageAddress = alignUp(pageMap + <usize>memoryMaxPages, PAGE_SIZE);
   let firstPage = <u32>(firstPageAddress >> PAGE_SHIFT);
   if (firstPage >= memoryMaxPages) {
-    atomic.store<u32>(g + G_INIT, INIT_NONE);
+    atomic.store<u32>(g + G_INIT, INIT_NONE); // gives the claim back: nothing was written
     return setError(ENOMEM, firstPageAddress);
   }
   let have = <u32>memory.size();
   if (have < firstPage && memory.grow(firstPage - have) < 0) {
-    atomic.store<u32>(g + G_INIT, INIT_NONE);
+    atomic.store<u32>(g + G_INIT, INIT_NONE); // gives the claim back: nothing was written
     return setError(ENOMEM, firstPageAddress);
   }
   memory.fill(g, 0, firstPageAddress - g);
@@ -122,6 +122,7 @@ export function attachThread(): u32 {
       atomic.add<u32>(rec + R_GENERATION, 1); // read by other threads to tell incarnations apart
       store<u32>(rec + R_IN_OP, 0);
       store<u32>(rec + R_LOCKS_HELD, 0);
+      // a new incarnation starts unstopped; we hold the record (ACTIVE), a stale request of the old one is void
       atomic.store<u32>(rec + R_STOPPED, 0);
       atomic.store<u32>(rec + R_STOP, 0);
       atomic.add<u32>(GLOBAL_BASE + G_ATTACHED, 1); // statistics only
@@ -145,11 +146,11 @@ export function detachThread(tid: u32): i32 {
   let rec = recordOf(tid);
   // take the rights from the owner (self) or from a dead owner; wait out a helper that borrowed them
   while (true) {
-    let s = atomic.load<u32>(rec + R_STATE);
+    let s = atomic.load<u32>(rec + R_STATE); // a guess for the CAS below
     if (s == STATE_ACTIVE || s == STATE_PARKED) {
       if (atomic.cmpxchg<u32>(rec + R_STATE, s, STATE_RECLAIMING) == s) break; // acquire the rights
     } else if (s == STATE_HELPED) {
-      atomic.wait<i32>(rec + R_STATE, STATE_HELPED);
+      atomic.wait<i32>(rec + R_STATE, STATE_HELPED); // the helper notifies when it gives the rights back
     } else {
       return setError(ENOTATTACHED, tid);
     }
@@ -163,7 +164,7 @@ export function detachThread(tid: u32): i32 {
   drainQueue(rec); // objects queued while we abandoned
   drainFrees();
   abandonPagesOf(tid);
-  atomic.sub<u32>(GLOBAL_BASE + G_ATTACHED, 1);
+  atomic.sub<u32>(GLOBAL_BASE + G_ATTACHED, 1); // a statistic: no ordering
   releaseRights(rec, STATE_FREE);
   if (myTid == tid) {
     // after the release another thread may take the tid; this instance does nothing more under it
@@ -193,7 +194,7 @@ export function unparkSelf(): void {
   // acquire: the helper's writes (merged counts) happen before our next local-count access
   enterOp();
   while (atomic.cmpxchg<u32>(state, STATE_PARKED, STATE_ACTIVE) != STATE_PARKED) {
-    atomic.wait<i32>(state, STATE_HELPED);
+    atomic.wait<i32>(state, STATE_HELPED); // releaseRights notifies after storing PARKED
   }
 }
 
@@ -207,7 +208,7 @@ export function releaseRights(rec: usize, to: u32): void {
   while (true) {
     atomic.store<u32>(rec + R_STATE, to); // release the rights
     if (to == STATE_PARKED) atomic.notify(rec + R_STATE); // the owner may be waiting in unparkSelf
-    if (atomic.load<u32>(rec + R_QUEUE) == 0) return;
+    if (atomic.load<u32>(rec + R_QUEUE) == 0) return; // after our store above: a push we miss sees our release
     if (atomic.cmpxchg<u32>(rec + R_STATE, to, held) != to) return; // someone else holds them now and will drain
     drainQueue(rec);
     drainFrees(); // while we still hold the rights: frees never run under a tid we no longer hold
@@ -216,7 +217,7 @@ export function releaseRights(rec: usize, to: u32): void {
 
 /** Called by a queuer after it pushed onto `rec`'s queue: make sure somebody will merge it. */
 export function wakeOrHelp(rec: usize, wasEmpty: bool): void {
-  let s = atomic.load<u32>(rec + R_STATE);
+  let s = atomic.load<u32>(rec + R_STATE); // after our push (SC): if we miss a release, its re-check sees the push
   if (s == STATE_ACTIVE) {
     // an idle owner waits (Atomics.waitAsync) on its queue word going non-zero
     if (wasEmpty) atomic.notify(rec + R_QUEUE);
@@ -250,7 +251,7 @@ export function wakeOrHelp(rec: usize, wasEmpty: bool): void {
 
 @inline export function enterOp(): void {
   store<u32>(myRecord + R_IN_OP, 1);
-  if (atomic.load<u32>(myRecord + R_STOP) != 0) stopHere();
+  if (atomic.load<u32>(myRecord + R_STOP) != 0) stopHere(); // after our in-op store; see the grace period above
 }
 
 @inline export function leaveOp(): void {
@@ -262,17 +263,17 @@ function stopHere(): void {
   store<u32>(myRecord + R_IN_OP, 0);
   atomic.store<u32>(myRecord + R_STOPPED, 1); // release: everything we did is visible to the detacher
   atomic.notify(myRecord + R_STOPPED);
-  while (true) atomic.wait<i32>(myRecord + R_STOP, 1);
+  while (true) atomic.wait<i32>(myRecord + R_STOP, 1); // never woken for good: termination ends it
 }
 
 /** Asks `tid` to stop at its next operation boundary. */
 export function requestStop(tid: u32): void {
-  atomic.store<u32>(recordOf(tid) + R_STOP, 1);
+  atomic.store<u32>(recordOf(tid) + R_STOP, 1); // SC store, then the caller polls R_IN_OP / R_STOPPED
 }
 
 /** 2: stopped at a boundary; 1: inside an operation; 0: outside any operation (look again after a grace period). */
 export function stopState(tid: u32): u32 {
   let rec = recordOf(tid);
-  if (atomic.load<u32>(rec + R_STOPPED) != 0) return 2;
-  return atomic.load<u32>(rec + R_IN_OP) != 0 ? 1 : 0;
+  if (atomic.load<u32>(rec + R_STOPPED) != 0) return 2; // acquire: pairs with stopHere's release
+  return atomic.load<u32>(rec + R_IN_OP) != 0 ? 1 : 0; // a plain store on the other side: see the grace period
 }

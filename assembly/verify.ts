@@ -2,6 +2,8 @@
 // Checks every page header and free list, every live object's counts and slots against the paper's invariants,
 // every queue, and that the allocation counters agree with what the walk finds.
 // Returns OK or the first error code; brc_last_error_address names the page or object.
+// Every atomic load here only avoids torn reads of words others may write: verify needs no ordering, because by
+// contract no other thread is inside a biasrc call while it runs.
 
 import {
   HEAP_OBJECT, H_LINK, H_LOCAL, H_SHARED, H_TID, LINK_BITS, LINK_LIVE, LOCAL_IMMORTAL, MAP_FREE, MAP_LARGE,
