@@ -23,7 +23,7 @@ import {
   MAP_LARGE, MAP_SMALL, PAGE_ABANDONED, PAGE_AVAIL, PAGE_FULL, PAGE_HEADER_SIZE, PAGE_RECLAIM, PAGE_SHIFT,
   PAGE_SIZE, P_BLOCK_SIZE, P_BUMP, P_CAPACITY, P_CLASS, P_KIND, P_LOCAL_FREE, P_NEXT, P_OWNER, P_PAGES, P_PREV,
   P_RECLAIM_NEXT, P_STATE, P_THREAD_FREE, P_USED, R_AVAIL, R_BLOCKS_ALLOC, R_BLOCKS_FREED, R_BYTES_ALLOC,
-  R_BYTES_FREED, R_RECLAIM, SIZE_CLASSES, SMALL_MAX, THREAD_FREE_FULL, BLOCK_ALIGN,
+  R_BYTES_FREED, R_RECLAIM, SIZE_CLASSES, SMALL_MAX, THREAD_FREE_FULL, BLOCK_ALIGN, MAX_BLOCK_SIZE,
 } from "./layout";
 import { myRecord, myTid, recordOf } from "./threads";
 import {
@@ -149,7 +149,7 @@ function initPageHeader(page: usize, kind: u32, cls: u32, blockSize: usize, capa
 }
 
 function allocLarge(size: usize, kind: u32): usize {
-  if (size > 0xffff_0000) return 0;
+  if (size > MAX_BLOCK_SIZE) return 0;
   let blockSize = (size + BLOCK_ALIGN - 1) & ~(BLOCK_ALIGN - 1);
   let pages = <u32>((blockSize + PAGE_HEADER_SIZE + PAGE_SIZE - 1) >> PAGE_SHIFT);
   let page = newLargeRun(kind, blockSize, pages);
@@ -177,6 +177,7 @@ function newLargeRun(kind: u32, blockSize: usize, pages: u32): usize {
 
 /** Frees a block from any thread. */
 export function freeBlock(block: usize): void {
+  if (block == 0) return; // like free(NULL)
   let page = pageOf(block);
   count(R_BLOCKS_FREED, 1);
   count(R_BYTES_FREED, load<u32>(page + P_BLOCK_SIZE));

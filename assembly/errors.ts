@@ -14,7 +14,7 @@ export const ELAYOUT: i32 = 6; // the memory holds no biasrc heap, or one of ano
 export const ENOTATTACHED: i32 = 7; // this instance has no tid (or the tid named is not attached)
 export const EATTACHED: i32 = 8; // this instance already has a tid
 export const ENOTLOCKED: i32 = 9; // unlock of an object that is not locked
-export const EBUSY: i32 = 10; // the operation cannot run now (a tid that is being detached)
+export const EBUSY: i32 = 10; // brc_try_lock: another thread holds the lock (not recorded as the last error)
 export const ELOCKS: i32 = 11; // this thread already holds LOCK_TABLE_SIZE object locks
 
 // Invariant violations (debug build traps, brc_verify results).
@@ -27,7 +27,7 @@ export const E_MERGED_OWNED: i32 = 105; // MERGED set while a tid still owns the
 export const E_DEAD_REFERENCE: i32 = 106; // a live object with a total count of zero, or a slot naming a freed object
 export const E_PAGE_CORRUPT: i32 = 107; // a page header or free list is inconsistent
 export const E_COUNT_MISMATCH: i32 = 108; // live blocks or objects differ from the allocation counters
-export const E_LOCK_HELD: i32 = 109; // an object freed while locked, or a lock left held at a quiescent point
+export const E_LOCK_HELD: i32 = 109; // an object freed while locked
 export const E_OWNER_GONE: i32 = 110; // an object owned by a tid that is not attached
 
 let lastError: i32 = 0;

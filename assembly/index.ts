@@ -6,7 +6,10 @@
 // every handle and traps with the code recorded.
 
 import { DEBUG } from "./config";
-import { HEAP_RAW, R_QUEUE, R_STATE, R_GENERATION, HEADER_SIZE, R_IN_OP } from "./layout";
+import {
+  HEAP_RAW, R_QUEUE, R_STATE, R_GENERATION, HEADER_SIZE, H_SHARED, H_LINK, H_TID, H_LOCAL, LINK_LOCKED, LINK_WAITERS,
+  SHARED_FLAGS, SHARED_SHIFT,
+} from "./layout";
 import { EINVAL, ENOMEM, ENOTATTACHED, OK, fail, getLastError, getLastErrorAddress, setError } from "./errors";
 import {
   attachThread, detachThread, initHeap, loadLayout, maxThreads, myRecord, myTid, recordOf, recordsBase, enterOp,
@@ -20,7 +23,7 @@ import {
   allocObject, getRef, loadRef, ownerOf, payloadAddress, payloadSize, refCount, setRef, validateObject,
   validateSlot,
 } from "./object";
-import { addLeaked, stat } from "./stats";
+import { stat } from "./stats";
 import { verifyHeap } from "./verify";
 
 export * from "./layout";
@@ -78,11 +81,8 @@ export function brc_thread_attach(): u32 {
 /** Detaches this instance: drains its queue, abandons its objects and pages, frees its tid. */
 export function brc_thread_detach(): i32 {
   if (myTid == 0) return setError(ENOTATTACHED, 0);
-  enterOp();
-  let record = myRecord;
-  let rc = detachThread(myTid);
-  store<u32>(record + R_IN_OP, 0); // leaveOp on the record we had: detach cleared ours
-  return rc;
+  enterOp(); // detachThread ends the operation itself, before it gives the tid up
+  return detachThread(myTid);
 }
 
 /** Detaches a tid whose thread is dead (a terminated worker). Never call it for a thread that may still run. */
@@ -101,7 +101,7 @@ export function brc_thread_request_stop(tid: u32): i32 {
   return OK;
 }
 
-/** After brc_thread_request_stop: 2 stopped at a boundary, 1 inside an operation, 0 outside any operation. */
+/** After brc_thread_request_stop: 2 stopped at a boundary, 3 asleep in a lock wait, 1 inside an operation, 0 outside. */
 export function brc_thread_stop_state(tid: u32): u32 {
   if (recordsBase == 0 || tid == 0 || tid > maxThreads) return 0;
   return stopState(tid);
@@ -128,6 +128,7 @@ export function brc_set_can_block(canBlock: i32): void {
 
 /** The word an idle owner waits on (Atomics.waitAsync for value 0): notified when its queue gets work. */
 export function brc_queue_address(tid: u32): usize {
+  if (recordsBase == 0 || tid == 0 || tid > maxThreads) return 0;
   return queueAddress(tid);
 }
 
@@ -212,6 +213,7 @@ export function brc_load_ref(obj: usize, index: u32): usize {
 /** Takes the object's mutex, waiting as needed: OK, or ELOCKS if this thread already holds LOCK_TABLE_SIZE locks. */
 export function brc_lock(obj: usize): i32 {
   checkObject(obj);
+  if (myTid == 0) return setError(ENOTATTACHED, obj); // the lock table is in our record
   enterOp();
   let rc = objectLock(obj); // leaves the operation while it sleeps (parkSelf)
   leaveOp();
@@ -221,6 +223,7 @@ export function brc_lock(obj: usize): i32 {
 /** OK if the lock was taken, EBUSY if another thread holds it, ELOCKS if this thread holds too many. */
 export function brc_try_lock(obj: usize): i32 {
   checkObject(obj);
+  if (myTid == 0) return setError(ENOTATTACHED, obj); // the lock table is in our record
   enterOp();
   let rc = objectTryLock(obj);
   leaveOp();
@@ -230,6 +233,7 @@ export function brc_try_lock(obj: usize): i32 {
 /** OK, or ENOTLOCKED if this thread does not hold the object's lock. */
 export function brc_unlock(obj: usize): i32 {
   checkObject(obj);
+  if (myTid == 0) return setError(ENOTATTACHED, obj); // the lock table is in our record
   enterOp();
   let rc = objectUnlock(obj);
   leaveOp();
@@ -274,7 +278,7 @@ export function brc_info_local(obj: usize): u32 {
 
 /** The raw shared word: count << 2 | MERGED (2) | QUEUED (1). */
 export function brc_info_shared(obj: usize): i32 {
-  return atomic.load<i32>(obj + 8); // a snapshot for inspection: no ordering
+  return atomic.load<i32>(obj + H_SHARED); // a snapshot for inspection: no ordering
 }
 
 export function brc_info_immortal(obj: usize): i32 {
@@ -290,7 +294,7 @@ export function brc_info_bytes(obj: usize): usize {
 }
 
 export function brc_info_lock(obj: usize): u32 {
-  return atomic.load<u32>(obj + 12) & 3; // a snapshot for inspection: no ordering
+  return atomic.load<u32>(obj + H_LINK) & (LINK_LOCKED | LINK_WAITERS); // a snapshot for inspection: no ordering
 }
 
 /** Address of the object's payload bytes (after its slots). */
@@ -305,10 +309,6 @@ export function brc_verify(): i32 {
 
 export function brc_stat(which: i32): f64 {
   return stat(which);
-}
-
-export function brc_add_leaked(n: u32): void {
-  addLeaked(n);
 }
 
 export function brc_last_error(): i32 {
@@ -330,10 +330,10 @@ export function brc_is_debug(): i32 {
 export function brc_debug_set_counts(obj: usize, local: u32, sharedCount: i32): i32 {
   if (!DEBUG) return setError(EINVAL, obj);
   checkObject(obj);
-  if (<u32>load<u16>(obj + 4) == myTid) store<u32>(obj, local);
+  if (<u32>load<u16>(obj + H_TID) == myTid) store<u32>(obj + H_LOCAL, local);
   // test hook, single-threaded use only: load and store, not a CAS
-  let s = atomic.load<i32>(obj + 8);
-  atomic.store<i32>(obj + 8, (sharedCount << 2) | (s & 3));
+  let s = atomic.load<i32>(obj + H_SHARED);
+  atomic.store<i32>(obj + H_SHARED, (sharedCount << SHARED_SHIFT) | (s & SHARED_FLAGS));
   return OK;
 }
 

@@ -5,11 +5,13 @@
 //
 //   0        GLOBAL_BASE                  records                         page map        pages_base (64 KiB aligned)
 //   +--------+----------------------------+-------------------------------+---------------+---------+--------+----
-//   | unused | global header (GLOBAL_SIZE)| record 1 | record 2 | ... | N | 1 byte a page | padding | page 0 | page 1 ...
+//   | unused | global header (GLOBAL_SIZE)| record 0 | record 1 | ... | N | 1 byte a page | padding | page 0 | page 1 ...
 //   +--------+----------------------------+-------------------------------+---------------+---------+--------+----
 //   Address 0 .. GLOBAL_BASE-1 is never used, so handle 0 is null and small numbers are never valid handles.
+//   Record 0 belongs to no thread (counters of instances without a tid); records 1..N belong to tids 1..N.
 //
-// The TypeScript side reads these numbers from the `brc_layout` export (see index.ts), never from a copy.
+// index.ts exports every constant here as an immutable wasm global; the TypeScript side reads them from the module
+// (src/layout.ts), never from a copy.
 
 // ---- Geometry --------------------------------------------------------------------------------------------------
 
@@ -35,7 +37,7 @@ export const MAX_THREADS_LIMIT: u32 = 4096; // tids fit the object header's u16 
 //   +48 free hint      +52 build flags   +56 orphans alive  +60 (spare)
 //   +64 abandoned page lists [HEAP_KINDS][SIZE_CLASSES] u32 (page addresses, linked through P_NEXT)
 //
-// Written once by brc_init (below init state READY they are immutable), except: page high, free hint and the
+// Written once by brc_init (immutable once init state is READY), except: page high, free hint and the
 // abandoned lists (under the heap lock), threads attached (atomic), heap lock (the lock itself).
 
 export const G_MAGIC: usize = 0;
@@ -77,14 +79,14 @@ export const HEAP_KINDS: u32 = 2;
 
 export const GLOBAL_SIZE: usize = G_ABANDONED + <usize>(HEAP_KINDS * SIZE_CLASSES) * 4;
 
-// ---- Thread record (one per tid, at records + (tid-1) * RECORD_SIZE) -------------------------------------------
+// ---- Thread record (one per tid, at records + tid * RECORD_SIZE; record 0 is nobody's) -----------------------
 //
 //   line 0  (read and written by any thread)
 //     +0  state        FREE / ACTIVE / PARKED / HELPED / RECLAIMING: who holds the right to merge this tid's counts
 //     +4  generation   bumped at every attach: tells one holder of a tid from the next
 //     +8  queue        head of the merge queue (objects linked through H_LINK); also the futex an idle owner waits on
 //     +12 reclaim      pages with remote frees handed back while the owner had given up on them (heap lock)
-//   line 1  slow-path counters (u64, written by the thread holding the record's rights, read by anyone)
+//   line 1  slow-path counters (u64, written only by the thread whose record it is, read by anyone)
 //     +64 blocks allocated  +72 blocks freed  +80 bytes allocated  +88 bytes freed
 //     +96 objects allocated +104 objects freed +112 merges (queue and zero-local) +120 objects queued
 //   line 2  debug counters (debug build only: the release fast path touches nothing but the header)
@@ -132,7 +134,7 @@ export const STATE_RECLAIMING: u32 = 4; // the owner is gone; a detacher holds i
 
 // ---- Page header (first PAGE_HEADER_SIZE bytes of every in-use page or page run) --------------------------------
 //
-//   +0  owner       tid that allocates from this page (0: abandoned, or a large run)
+//   +0  owner       tid that allocates from this page (0: abandoned; a large run keeps its allocator's tid)
 //   +4  kind        heap kind (HEAP_RAW / HEAP_OBJECT)
 //   +8  class       size class, or SIZE_CLASSES for a large run
 //   +12 block size  bytes per block
@@ -224,3 +226,9 @@ export const LINK_BITS: u32 = 15;
 
 // A slot holds a handle, or a handle | SLOT_BUSY while brc_load_ref takes its reference (see object.ts).
 export const SLOT_BUSY: u32 = 1;
+
+// Largest payload one object may have (a large run must still fit the 4 GiB address space).
+export const MAX_OBJECT_BYTES: usize = 0x7fff_0000;
+export const MAX_BLOCK_SIZE: usize = 0xffff_0000;
+// Unattached instances use this as their tid for the owner check: no object has it, so they take the shared path.
+export const NO_TID: u32 = 0xffff;

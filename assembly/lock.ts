@@ -19,6 +19,10 @@ export function setCanBlock(value: bool): void {
   canBlock = value;
 }
 
+export function canBlockHere(): bool {
+  return canBlock;
+}
+
 // ---- heap mutex: 0 free, 1 locked, 2 locked with sleepers ------------------------------------------------------
 
 export function mutexLock(addr: usize): void {
@@ -113,8 +117,8 @@ export function objectLock(obj: usize): i32 {
     }
     atomic.wait<i32>(addr, <i32>w); // returns at once if the word moved since we read it (no lost wake-up)
   }
+  rememberLock(obj); // before unparkSelf, which may stop us for good: the lock must be on record by then
   unparkSelf();
-  rememberLock(obj);
   return OK;
 }
 

@@ -7,7 +7,8 @@
 // one increment, so a waiting set_ref spins briefly.
 
 import {
-  GLOBAL_BASE, G_LEAKED, LINK_ORPHAN, HEADER_SIZE, HEAP_OBJECT, H_LINK, H_REFS, H_SHARED, H_TID, LINK_LIVE, MAP_LARGE, MAP_SMALL, MAX_REFS,
+  GLOBAL_BASE, G_LEAKED, LINK_ORPHAN, HEADER_SIZE, HEAP_OBJECT, H_LINK, H_REFS, H_SHARED, H_TID, LINK_LIVE, MAP_LARGE,
+  MAP_SMALL, MAX_REFS, MAX_OBJECT_BYTES,
   PAGE_HEADER_SIZE, P_BLOCK_SIZE, P_BUMP, P_KIND, R_OBJECTS_ALLOC, R_OBJECTS_FREED, R_QUEUE, SLOT_BUSY, SLOT_SIZE,
 } from "./layout";
 import { EFREED, EINVAL, ENOMEM, OK, setError } from "./errors";
@@ -16,8 +17,6 @@ import { allocBlock, freeBlock } from "./alloc";
 import { mapGet, pageHigh, pageIndex, pageOf } from "./pages";
 import { decrefAny, incref, checkFreeable } from "./refcount";
 import { drainFrees, drainQueue } from "./queue";
-
-export const MAX_OBJECT_BYTES: usize = 0x7fff_0000;
 
 @inline function count(field: usize): void {
   store<u64>(myRecord + field, load<u64>(myRecord + field) + 1);
@@ -126,6 +125,7 @@ export function validateObject(obj: usize): i32 {
     let offset = obj - page;
     if (offset < PAGE_HEADER_SIZE) return setError(EINVAL, obj);
     let blockSize = <usize>load<u32>(page + P_BLOCK_SIZE);
+    if (blockSize == 0) return setError(EINVAL, obj); // a page being recycled under us
     let slot = (offset - PAGE_HEADER_SIZE) / blockSize;
     if ((offset - PAGE_HEADER_SIZE) % blockSize != 0) return setError(EINVAL, obj);
     if (slot >= <usize>load<u32>(page + P_BUMP)) return setError(EFREED, obj); // never handed out in this page's use

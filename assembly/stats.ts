@@ -65,7 +65,3 @@ export function stat(which: i32): f64 {
   }
   return -1;
 }
-
-export function addLeaked(n: u32): void {
-  atomic.add<u32>(GLOBAL_BASE + G_LEAKED, n); // any thread may report
-}

@@ -23,18 +23,20 @@ import {
   G_MEMORY_MAX, G_BUILD_FLAGS, GLOBAL_BASE, GLOBAL_SIZE, INIT_BUSY, INIT_NONE, INIT_READY, LAYOUT_MAGIC,
   LAYOUT_VERSION, MAX_THREADS_LIMIT, PAGE_SHIFT, PAGE_SIZE, RECORD_SIZE, R_GENERATION, R_QUEUE, R_STATE,
   STATE_ACTIVE, STATE_FREE, STATE_HELPED, STATE_PARKED, STATE_RECLAIMING, WASM_MAX_PAGES, CACHE_LINE,
-  BUILD_DEBUG, G_PAGE_HIGH, G_FREE_HINT, R_HELPED, R_IN_OP, R_STOP, R_STOPPED, R_LOCKS_HELD,
+  BUILD_DEBUG, G_PAGE_HIGH, G_FREE_HINT, R_HELPED, R_IN_OP, R_STOP, R_STOPPED, R_LOCKS_HELD, NO_TID,
 } from "./layout";
 import { DEBUG } from "./config";
 import { EATTACHED, EINIT, EINVAL, ELAYOUT, ENOMEM, ENOTATTACHED, ETHREADS, OK, setError } from "./errors";
 import { drainQueue, drainFrees } from "./queue";
 import { abandonObjectsOf, abandonPagesOf } from "./alloc";
-import { releaseLocksOf } from "./lock";
+import { canBlockHere, releaseLocksOf } from "./lock";
 
 // ---- per-instance (thread-local) state ------------------------------------------------------------------------
 
 export let myTid: u32 = 0;
-export let myTidHigh: u64 = 0; // myTid << 32: the owner check subtracts it from the header's first u64
+// myTid << 32: the owner check subtracts it from the header's first u64. Without a tid it is NO_TID, which no object
+// carries, so an unattached instance can never take the owner's path on an object (tid 0 included).
+export let myTidHigh: u64 = <u64>NO_TID << 32;
 export let myRecord: usize = 0;
 
 export let recordsBase: usize = 0;
@@ -43,7 +45,7 @@ export let pagesBase: usize = 0;
 export let pageLimit: u32 = 0;
 export let maxThreads: u32 = 0;
 
-/** Record 0 belongs to no thread: it takes the counters of work done while no tid is held (the end of a detach). */
+/** Record 0 belongs to no thread: it takes the counters of instances that hold no tid. */
 @inline export function recordOf(tid: u32): usize {
   return recordsBase + <usize>tid * RECORD_SIZE;
 }
@@ -150,13 +152,14 @@ export function detachThread(tid: u32): i32 {
     if (s == STATE_ACTIVE || s == STATE_PARKED) {
       if (atomic.cmpxchg<u32>(rec + R_STATE, s, STATE_RECLAIMING) == s) break; // acquire the rights
     } else if (s == STATE_HELPED) {
-      atomic.wait<i32>(rec + R_STATE, STATE_HELPED); // the helper notifies when it gives the rights back
+      // the helper notifies when it gives the rights back
+      if (canBlockHere()) atomic.wait<i32>(rec + R_STATE, STATE_HELPED);
     } else {
       return setError(ENOTATTACHED, tid);
     }
   }
   let dead = tid != myTid;
-  if (dead) releaseLocksOf(rec); // a dead thread's locks would otherwise stay held forever
+  releaseLocksOf(rec); // a dead thread's locks would stay held forever; a leaving thread's too
   drainQueue(rec);
   drainFrees();
   abandonObjectsOf(tid, dead); // merges every live object of tid: tid = 0, MERGED (and ORPHAN if it died)
@@ -165,11 +168,12 @@ export function detachThread(tid: u32): i32 {
   drainFrees();
   abandonPagesOf(tid);
   atomic.sub<u32>(GLOBAL_BASE + G_ATTACHED, 1); // a statistic: no ordering
+  if (!dead) store<u32>(rec + R_IN_OP, 0); // our operation ends before the tid can be someone else's
   releaseRights(rec, STATE_FREE);
   if (myTid == tid) {
     // after the release another thread may take the tid; this instance does nothing more under it
     myTid = 0;
-    myTidHigh = 0;
+    myTidHigh = <u64>NO_TID << 32;
     myRecord = recordOf(0);
   }
   return OK;
@@ -271,9 +275,14 @@ export function requestStop(tid: u32): void {
   atomic.store<u32>(recordOf(tid) + R_STOP, 1); // SC store, then the caller polls R_IN_OP / R_STOPPED
 }
 
-/** 2: stopped at a boundary; 1: inside an operation; 0: outside any operation (look again after a grace period). */
+/**
+ * 2: stopped at a boundary; 3: asleep inside biasrc (parked in a lock wait), also a safe point; 1: inside an
+ * operation; 0: outside any operation, in its own code (look again after a grace period).
+ */
 export function stopState(tid: u32): u32 {
   let rec = recordOf(tid);
   if (atomic.load<u32>(rec + R_STOPPED) != 0) return 2; // acquire: pairs with stopHere's release
-  return atomic.load<u32>(rec + R_IN_OP) != 0 ? 1 : 0; // a plain store on the other side: see the grace period
+  if (atomic.load<u32>(rec + R_IN_OP) != 0) return 1; // a plain store on the other side: see the grace period
+  let s = atomic.load<u32>(rec + R_STATE); // parkSelf stores PARKED before it leaves the operation
+  return s == STATE_PARKED || s == STATE_HELPED ? 3 : 0;
 }

@@ -31,7 +31,7 @@ const DESCRIPTIONS: Record<WasmErrorName, string> = {
   E_SHARED_NEGATIVE: 'invariant broken: shared count below zero while the object is not queued',
   E_QUEUED_TWICE: 'invariant broken: an object is queued twice, or marked queued but in no queue',
   E_NOT_OWNER: 'invariant broken: ownership dropped by a thread that does not hold the owner\'s rights',
-  E_DOUBLE_FREE: 'invariant broken: object freed twice (or freed while locked)',
+  E_DOUBLE_FREE: 'invariant broken: object freed twice',
   E_MERGED_OWNED: 'invariant broken: MERGED and owner tid disagree',
   E_DEAD_REFERENCE: 'invariant broken: a live object with a zero count, or a slot naming a freed object',
   E_PAGE_CORRUPT: 'invariant broken: a page header or free list is inconsistent',

@@ -335,7 +335,7 @@ export class Heap {
     let outside = 0;
     for (let waited = 0; waited < 10_000; waited += 1) {
       const state = x.brc_thread_stop_state(tid);
-      if (state === 2) return;
+      if (state === 2 || state === 3) return; // stopped at a boundary, or asleep in a lock wait: both safe
       outside = state === 0 ? outside + 1 : 0;
       if (outside >= 2) return;
       await new Promise((resolve) => setTimeout(resolve, 1));

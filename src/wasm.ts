@@ -51,7 +51,6 @@ export interface BrcExports {
   brc_payload(obj: number): number;
   brc_verify(): number;
   brc_stat(which: number): number;
-  brc_add_leaked(n: number): void;
   brc_last_error(): number;
   brc_last_error_address(): number;
   brc_is_debug(): number;

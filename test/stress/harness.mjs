@@ -16,7 +16,12 @@ export async function stressRun({ seed, workers = 4, ms = 1000, kills = 0, debug
   const spawned = await Promise.all(Array.from({ length: workers }, (_, w) => heap.spawn(new URL('./worker.mjs', import.meta.url), {
     workerData: { shared, index: w + 1, seed: seed * 31 + w + 1, peers: everyone.filter((i) => i !== w + 1) },
   })));
-  while (Atomics.load(shared.control, ARRIVED) < workers) await sleep(1);
+  // a worker that throws would leave the others waiting for it: fail the run at once, with its error
+  let workerError = null;
+  spawned.forEach((t, w) => t.on('error', (error) => { workerError ??= new Error(`seed ${seed}: worker ${w + 1} failed: ${error?.stack ?? error}`); }));
+  const check = () => { if (workerError) throw workerError; };
+  const waitFor = async (what) => { while (!what()) { check(); heap.collect(); await sleep(1); } };
+  await waitFor(() => Atomics.load(shared.control, ARRIVED) >= workers);
   const main = new Player(heap, shared, 0, rng(seed * 31));
   const killAt = Array.from({ length: kills }, () => Math.floor(rand() * ms * 0.8));
   const victims = new Set();
@@ -32,20 +37,26 @@ export async function stressRun({ seed, workers = 4, ms = 1000, kills = 0, debug
     for (let k = 0; k < victimList.length; k++) {
       if (killAt[k] <= elapsed && !dead.includes(victimList[k])) {
         const thread = spawned[victimList[k] - 1];
-        await thread.terminate(); // stops it at its next operation boundary, then detaches it
+        // Wait until it sits at an operation boundary (or asleep in a lock wait), not merely in its own JS: its
+        // held list is exact only there. terminate() alone would also accept a worker seen idle in JS, which is
+        // safe for the heap but could cut this harness's bookkeeping in half.
+        heap.raw.brc_thread_request_stop(thread.tid);
+        for (let spins = 0; spins < 5000 && ![2, 3].includes(heap.raw.brc_thread_stop_state(thread.tid)); spins++) await sleep(1);
+        await thread.terminate(); // then detaches it: its locks released, its objects abandoned
         dead.push(victimList[k]);
         log(`killed worker ${victimList[k]} (tid ${thread.tid}) at ${elapsed} ms`);
       }
     }
     await new Promise((r) => setImmediate(r)); // let exit events and timers run
+    check();
   }
   const setPhase = (phase) => { Atomics.store(shared.control, 0, phase); Atomics.notify(shared.control, 0); };
   const alive = workers - dead.length;
   setPhase(PHASE_STOP);
-  while (Atomics.load(shared.control, STOPPED) < alive) await sleep(1);
+  await waitFor(() => Atomics.load(shared.control, STOPPED) >= alive);
   setPhase(PHASE_RELEASE);
   main.releaseAll();
-  while (Atomics.load(shared.control, RELEASED) < alive) { heap.collect(); await sleep(1); }
+  await waitFor(() => Atomics.load(shared.control, RELEASED) >= alive);
   // references sent to a dead worker never arrived: they are ours to release
   for (const d of dead) {
     for (let from = 0; from < threads; from++) {
