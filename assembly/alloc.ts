@@ -34,7 +34,7 @@ import { abandonObject } from "./refcount";
 
 // ---- size classes -----------------------------------------------------------------------------------------------
 
-/** 1..128: steps of 16 (classes 0..7); then four classes per doubling up to SMALL_MAX (classes 8..31). */
+/** 1..128: steps of 16 (classes 0..7); then four classes per doubling up to SMALL_MAX (classes 8..38). */
 export function sizeClass(size: usize): u32 {
   if (size <= 128) return size <= 16 ? 0 : <u32>((size - 1) >> 4);
   let p = 31 - clz<u32>(<u32>size - 1); // size is in (2^p, 2^(p+1)]

@@ -66,13 +66,15 @@ export const BUILD_DEBUG: u32 = 1;
 // ---- Size classes --------------------------------------------------------------------------------------------
 //
 //   class  0..7 : 16, 32, ..., 128 bytes (steps of 16)
-//   class  8..31: four steps per doubling, 160 .. 8192 bytes
+//   class  8..38: four steps per doubling, 160 .. 28672 bytes
 //   larger     : a run of whole pages ("large"), one block per run
+// The last classes still fit two or three blocks in a page (20480 x 3, 24576 x 2, 28672 x 2); a 32 KiB class would
+// fit only one, as wasteful as a large run, so that is where small ends.
 //
 // Computed, not tabled: a table would be a data segment, and data segments are re-applied by every instantiation.
 
-export const SIZE_CLASSES: u32 = 32;
-export const SMALL_MAX: usize = 8192;
+export const SIZE_CLASSES: u32 = 39;
+export const SMALL_MAX: usize = 28672;
 export const HEAP_RAW: u32 = 0; // brc_malloc blocks
 export const HEAP_OBJECT: u32 = 1; // reference-counted objects: kept apart so detach can walk objects without guessing
 export const HEAP_KINDS: u32 = 2;
@@ -124,7 +126,8 @@ export const R_LOCKS_HELD: usize = 204;
 export const R_LOCK_TABLE: usize = 256;
 export const LOCK_TABLE_SIZE: u32 = 16;
 export const R_AVAIL: usize = 320;
-export const RECORD_SIZE: usize = R_AVAIL + <usize>(HEAP_KINDS * SIZE_CLASSES) * 4; // 576
+// rounded up to whole cache lines, so that records never share one
+export const RECORD_SIZE: usize = (R_AVAIL + <usize>(HEAP_KINDS * SIZE_CLASSES) * 4 + CACHE_LINE - 1) & ~(CACHE_LINE - 1); // 640
 
 export const STATE_FREE: u32 = 0; // no thread; the tid may be taken by brc_thread_attach
 export const STATE_ACTIVE: u32 = 1; // the owner runs and alone may touch its objects' local counts

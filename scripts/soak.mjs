@@ -16,7 +16,8 @@ const totals = { stressRuns: 0, killRuns: 0, killed: 0, objects: 0, queued: 0, m
 
 console.log(`soak: ${minutes} min, first seed ${seed}, ${debug ? 'debug' : 'release'} build`);
 while (Date.now() < end || totals.killRuns < minKillRuns) {
-  const kill = totals.killRuns < minKillRuns && (totals.stressRuns % 2 === 1 || Date.now() >= end);
+  // alternate stress and kill runs; past the deadline, only the kill runs still owed
+  const kill = totals.killRuns < minKillRuns && ((totals.stressRuns + totals.killRuns) % 2 === 1 || Date.now() >= end);
   const options = kill ? { seed, workers: 3, ms: 500, kills: 1 + (seed % 2), debug } : { seed, workers: 4, ms: 5000, debug };
   let report;
   try {

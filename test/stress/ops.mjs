@@ -6,6 +6,8 @@
 // Objects get a level (payload word 0); a slot only ever points to a lower level, so no cycle can form and
 // everything is freed once every reference is released.
 
+export { rng } from '../workers/common.mjs';
+
 export const HELD_CAPACITY = 2048;
 export const RING_CAPACITY = 256;
 export const LEVELS = 6;
@@ -137,16 +139,4 @@ export class Player {
     }
     return n;
   }
-}
-
-/** mulberry32: a run is replayed from its seed. */
-export function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
