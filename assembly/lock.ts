@@ -11,7 +11,7 @@
 import { SPIN_LIMIT } from "./config";
 import { H_LINK, LINK_LOCKED, LINK_WAITERS, LOCK_TABLE_SIZE, R_LOCKS_HELD, R_LOCK_TABLE } from "./layout";
 import { EBUSY, ELOCKS, ENOTLOCKED, setError, OK } from "./errors";
-import { myRecord, parkSelf, unparkSelf } from "./threads";
+import { enterOp, leaveOp, myRecord, parkSelf, unparkSelf } from "./threads";
 
 let canBlock: bool = true;
 
@@ -101,9 +101,12 @@ export function objectLock(obj: usize): i32 {
     }
   }
   // Going to sleep: lend this thread's merge rights, so queued objects are merged on our behalf while we wait.
+  // Asleep we are outside any operation (a safe point to be terminated); awake we are inside one, and check for a
+  // stop request before we can take the lock, so that a lock is never taken without being on record.
   parkSelf();
   let addr = obj + H_LINK;
   while (true) {
+    enterOp();
     let w = atomic.load<u32>(addr); // a guess for the CASes below
     if ((w & LINK_LOCKED) == 0) {
       // acquire with the sleeper mark: others may be asleep behind us
@@ -115,6 +118,7 @@ export function objectLock(obj: usize): i32 {
       if (atomic.cmpxchg<u32>(addr, w, w | LINK_WAITERS) != w) continue;
       w |= LINK_WAITERS;
     }
+    leaveOp();
     atomic.wait<i32>(addr, <i32>w); // returns at once if the word moved since we read it (no lost wake-up)
   }
   rememberLock(obj); // before unparkSelf, which may stop us for good: the lock must be on record by then

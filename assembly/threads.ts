@@ -188,6 +188,10 @@ export function parkSelf(): void {
   drainFrees();
   // release: our local-count stores happen before a helper's acquiring CAS PARKED -> HELPED
   atomic.store<u32>(myRecord + R_STATE, STATE_PARKED);
+  // A push between our drain and the store above saw ACTIVE and only notified, which nobody waits for while we
+  // sleep on a lock: look again now that we are PARKED, and merge it ourselves (as a helper would). Found by the
+  // model (docs/MODEL.md).
+  if (atomic.load<u32>(myRecord + R_QUEUE) != 0) wakeOrHelp(myRecord, false);
   leaveOp(); // asleep and parked is a safe point: we may be terminated here
 }
 

@@ -335,8 +335,10 @@ export class Heap {
     let outside = 0;
     for (let waited = 0; waited < 10_000; waited += 1) {
       const state = x.brc_thread_stop_state(tid);
-      if (state === 2 || state === 3) return; // stopped at a boundary, or asleep in a lock wait: both safe
-      outside = state === 0 ? outside + 1 : 0;
+      if (state === 2) return; // stopped at a boundary
+      // outside any operation (3: asleep in a lock wait): safe if still so a grace period later, because a thread
+      // that marked an operation just before we asked may not have made its mark visible yet
+      outside = state === 0 || state === 3 ? outside + 1 : 0;
       if (outside >= 2) return;
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
