@@ -17,7 +17,7 @@ import {
 } from "./threads";
 import { objectLock, objectTryLock, objectUnlock, setCanBlock } from "./lock";
 import { allocBlock, blockSize, freeBlock } from "./alloc";
-import { decrefFast, decrefSlow, ownerDelta, immortalize, incref, isImmortal } from "./refcount";
+import { decrefFast, decrefSlow, ownerDelta, ownerWord, immortalize, incref, isImmortal } from "./refcount";
 import { drainFrees, drainQueue, queueAddress } from "./queue";
 import {
   allocObject, getRef, loadRef, ownerOf, payloadAddress, payloadSize, refCount, setRef, validateObject,
@@ -121,7 +121,7 @@ export function brc_thread_generation(tid: u32): u32 {
   return atomic.load<u32>(recordOf(tid) + R_GENERATION); // a snapshot: no ordering
 }
 
-/** 0 on a thread that must not block (a browser's main thread): locks then spin instead of atomic.wait. */
+/** 0 on a thread that must not block (a browser's main thread): locks then spin instead of sleeping. */
 export function brc_set_can_block(canBlock: i32): void {
   setCanBlock(canBlock != 0);
 }
@@ -178,10 +178,10 @@ export function brc_incref(obj: usize): void {
 
 export function brc_decref(obj: usize): void {
   checkObject(obj);
-  let d = ownerDelta(obj);
-  if (decrefFast(obj, d)) return; // one plain store: nothing to guard
+  let w = ownerWord(obj);
+  if (decrefFast(obj, w)) return; // one plain store: nothing to guard
   enterOp();
-  decrefSlow(obj, d);
+  decrefSlow(obj, ownerDelta(w));
   drainFrees();
   leaveOp();
 }

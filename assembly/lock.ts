@@ -7,11 +7,13 @@
 // previous holder's releasing RMW, and that RMW orders the holder's writes before the next owner's reads.
 //
 // A browser's main thread may not block: there the instance is told (brc_set_can_block(0)) to spin only.
+// Sleeping goes through the host (host.ts): wasm's own wait is not safe in Node 20's V8.
 
 import { SPIN_LIMIT } from "./config";
 import { H_LINK, LINK_LOCKED, LINK_WAITERS, LOCK_TABLE_SIZE, R_LOCKS_HELD, R_LOCK_TABLE } from "./layout";
 import { EBUSY, ELOCKS, ENOTLOCKED, setError, OK } from "./errors";
 import { enterOp, leaveOp, myRecord, parkSelf, unparkSelf } from "./threads";
+import { waitOn } from "./host";
 
 let canBlock: bool = true;
 
@@ -35,7 +37,7 @@ export function mutexLock(addr: usize): void {
   // advertise a sleeper; the xchg also takes the lock if it was released meanwhile (then it returns 0)
   c = atomic.xchg<u32>(addr, 2);
   while (c != 0) {
-    atomic.wait<i32>(addr, 2); // sleeps only while the word is still 2: an unlock in between makes it return
+    waitOn(addr, 2); // sleeps only while the word is still 2: an unlock in between makes it return
     c = atomic.xchg<u32>(addr, 2); // acquire, keeping the sleeper mark for those still asleep
   }
 }
@@ -119,7 +121,7 @@ export function objectLock(obj: usize): i32 {
       w |= LINK_WAITERS;
     }
     leaveOp();
-    atomic.wait<i32>(addr, <i32>w); // returns at once if the word moved since we read it (no lost wake-up)
+    waitOn(addr, w); // returns at once if the word moved since we read it (no lost wake-up)
   }
   rememberLock(obj); // before unparkSelf, which may stop us for good: the lock must be on record by then
   unparkSelf();

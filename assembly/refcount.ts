@@ -50,10 +50,13 @@ import { enqueue, scheduleFree } from "./queue";
 @inline export function incref(obj: usize): void {
   checkLive(obj);
   // one load serves the owner check and the count: d < 2^32 exactly when tid is ours, and then d is local
-  let d = (load<u64>(obj) - myTidHigh) & OWNER_WORD_MASK;
+  let w = load<u64>(obj);
+  let d = (w - myTidHigh) & OWNER_WORD_MASK;
   if (d < <u64>LOCAL_IMMORTAL) {
     // owner: plain store, no other thread writes local. local + 1 == LOCAL_IMMORTAL saturates into immortality.
-    store<u32>(obj + H_LOCAL, <u32>d + 1);
+    // The whole u64 is stored (tid and refs unchanged, no carry since local < immortal): a u32 store followed by
+    // the next operation's u64 load of the same address defeats store-to-load forwarding (a 10x stall).
+    store<u64>(obj, w + 1);
     if (DEBUG) bump(R_OWNER_INCREFS);
     return;
   }
@@ -76,20 +79,25 @@ function increfShared(obj: usize): void {
 // ---- decrement --------------------------------------------------------------------------------------------------
 
 @inline export function decrefAny(obj: usize): void {
-  let d = ownerDelta(obj);
-  if (!decrefFast(obj, d)) decrefSlow(obj, d);
+  let w = ownerWord(obj);
+  if (!decrefFast(obj, w)) decrefSlow(obj, ownerDelta(w));
 }
 
-/** The header's first u64 minus (myTid << 32), 48 bits: below 2^32 exactly when the object is ours, and then local. */
-@inline export function ownerDelta(obj: usize): u64 {
+/** The header's first u64: local | tid << 32 | refs << 48. */
+@inline export function ownerWord(obj: usize): u64 {
   checkLive(obj);
-  return (load<u64>(obj) - myTidHigh) & OWNER_WORD_MASK;
+  return load<u64>(obj);
+}
+
+/** The owner word minus (myTid << 32), 48 bits: below 2^32 exactly when the object is ours, and then local. */
+@inline export function ownerDelta(w: u64): u64 {
+  return (w - myTidHigh) & OWNER_WORD_MASK;
 }
 
 /** Owner with local in [2, immortal): plain store, done. False when the slow path must run. */
-@inline export function decrefFast(obj: usize, d: u64): bool {
-  if (d - 2 < <u64>(LOCAL_IMMORTAL - 2)) {
-    store<u32>(obj + H_LOCAL, <u32>d - 1);
+@inline export function decrefFast(obj: usize, w: u64): bool {
+  if (ownerDelta(w) - 2 < <u64>(LOCAL_IMMORTAL - 2)) {
+    store<u64>(obj, w - 1); // the whole word, as in incref: no borrow, since local >= 2
     if (DEBUG) bump(R_OWNER_DECREFS);
     return true;
   }

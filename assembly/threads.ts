@@ -30,6 +30,7 @@ import { EATTACHED, EINIT, EINVAL, ELAYOUT, ENOMEM, ENOTATTACHED, ETHREADS, OK, 
 import { drainQueue, drainFrees } from "./queue";
 import { abandonObjectsOf, abandonPagesOf } from "./alloc";
 import { canBlockHere, releaseLocksOf } from "./lock";
+import { waitOn } from "./host";
 
 // ---- per-instance (thread-local) state ------------------------------------------------------------------------
 
@@ -153,7 +154,7 @@ export function detachThread(tid: u32): i32 {
       if (atomic.cmpxchg<u32>(rec + R_STATE, s, STATE_RECLAIMING) == s) break; // acquire the rights
     } else if (s == STATE_HELPED) {
       // the helper notifies when it gives the rights back
-      if (canBlockHere()) atomic.wait<i32>(rec + R_STATE, STATE_HELPED);
+      if (canBlockHere()) waitOn(rec + R_STATE, STATE_HELPED);
     } else {
       return setError(ENOTATTACHED, tid);
     }
@@ -202,7 +203,7 @@ export function unparkSelf(): void {
   // acquire: the helper's writes (merged counts) happen before our next local-count access
   enterOp();
   while (atomic.cmpxchg<u32>(state, STATE_PARKED, STATE_ACTIVE) != STATE_PARKED) {
-    atomic.wait<i32>(state, STATE_HELPED); // releaseRights notifies after storing PARKED
+    waitOn(state, STATE_HELPED); // releaseRights notifies after storing PARKED
   }
 }
 
@@ -271,7 +272,7 @@ function stopHere(): void {
   store<u32>(myRecord + R_IN_OP, 0);
   atomic.store<u32>(myRecord + R_STOPPED, 1); // release: everything we did is visible to the detacher
   atomic.notify(myRecord + R_STOPPED);
-  while (true) atomic.wait<i32>(myRecord + R_STOP, 1); // never woken for good: termination ends it
+  while (true) waitOn(myRecord + R_STOP, 1); // never woken for good: termination ends it
 }
 
 /** Asks `tid` to stop at its next operation boundary. */

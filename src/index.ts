@@ -10,6 +10,6 @@ export { HeapThread, type SpawnOptions } from './thread.js';
 export { BrcError, type BrcErrorCode } from './errors.js';
 export { STAT_NAMES, readLayout, type Layout, type Stats, type StatName } from './layout.js';
 export {
-  compileCore, createSharedMemory, instantiateCore, defaultWasmUrl, type BrcExports, type CoreInstance,
+  compileCore, createSharedMemory, instantiateCore, coreImports, defaultWasmUrl, type BrcExports, type CoreInstance,
   type CompileOptions, type MemoryOptions, type WasmSource,
 } from './wasm.js';

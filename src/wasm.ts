@@ -118,8 +118,22 @@ export interface CoreInstance {
   errors: ErrorTable;
 }
 
+/**
+ * The module's imports: the memory, and biasrc_wait, the one way it sleeps (assembly/host.ts says why it is not
+ * wasm's own wait). Returns what memory.atomic.wait would: 0 woken, 1 not equal, 2 timed out.
+ */
+export function coreImports(memory: WebAssembly.Memory): WebAssembly.Imports {
+  let view = new Int32Array(memory.buffer);
+  const biasrc_wait = (address: number, expected: number, timeoutMs: number): number => {
+    if (view.buffer !== memory.buffer) view = new Int32Array(memory.buffer); // the memory grew
+    const result = Atomics.wait(view, address >>> 2, expected, timeoutMs < 0 ? Infinity : timeoutMs);
+    return result === 'ok' ? 0 : result === 'not-equal' ? 1 : 2;
+  };
+  return { env: { memory, biasrc_wait } };
+}
+
 export async function instantiateCore(module: WebAssembly.Module, memory: WebAssembly.Memory): Promise<CoreInstance> {
-  const instance = await WebAssembly.instantiate(module, { env: { memory } });
+  const instance = await WebAssembly.instantiate(module, coreImports(memory));
   const raw = instance.exports;
   return { exports: raw as unknown as BrcExports, raw, memory, layout: readLayout(raw), errors: new ErrorTable(raw) };
 }

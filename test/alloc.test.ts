@@ -17,13 +17,14 @@ function sectionIds(bytes: Uint8Array): number[] {
 
 describe('build', () => {
   for (const file of ['biasrc.wasm', 'biasrc.debug.wasm']) {
-    it(`${file} imports one shared memory and has no data section`, () => {
+    it(`${file} imports one shared memory (and the host's wait) and has no data section`, () => {
       const bytes = new Uint8Array(readFileSync(new URL(`../build/${file}`, import.meta.url)));
       const ids = sectionIds(bytes);
       expect(ids).not.toContain(11);
       expect(ids).not.toContain(12);
       const module = new WebAssembly.Module(bytes);
-      expect(WebAssembly.Module.imports(module)).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
+      const imports = WebAssembly.Module.imports(module).map((i) => `${i.module}.${i.name}:${i.kind}`).sort();
+      expect(imports).toEqual(['env.biasrc_wait:function', 'env.memory:memory']);
     });
   }
 

@@ -20,9 +20,35 @@ export async function stressRun({ seed, workers = 4, ms = 1000, kills = 0, debug
   let workerError = null;
   spawned.forEach((t, w) => t.on('error', (error) => { workerError ??= new Error(`seed ${seed}: worker ${w + 1} failed: ${error?.stack ?? error}`); }));
   const check = () => { if (workerError) throw workerError; };
-  const waitFor = async (what) => { while (!what()) { check(); heap.collect(); await sleep(1); } };
-  await waitFor(() => Atomics.load(shared.control, ARRIVED) >= workers);
+  const deadline = Date.now() + ms * 10 + 60_000;
+  const diagnose = (where) => {
+    const x = heap.raw;
+    const i32 = new Int32Array(heap.memory.buffer);
+    const hex = (v) => `0x${(v >>> 0).toString(16)}`;
+    const threadsNow = Array.from({ length: workers + 1 }, (_, i) => i + 1).map((tid) => {
+      const rec = x.brc_queue_address(tid) - 8; // the record (R_QUEUE is at +8)
+      const table = Array.from(i32.subarray((rec + 256) >> 2, (rec + 256) / 4 + i32[(rec + 204) >> 2])).map(hex);
+      return `tid ${tid}: state ${x.brc_thread_state(tid)} stop ${x.brc_thread_stop_state(tid)} queue ${hex(i32[(rec + 8) >> 2])} inOp ${i32[(rec + 192) >> 2]} locks [${table}]`;
+    });
+    const locking = Array.from(shared.locking).map((h) => (h === 0 ? '-' : `${hex(h)}:${hex(i32[(h + 12) >> 2])}`));
+    return new Error(`seed ${seed}: stuck ${where}; control ${Array.from(shared.control.slice(0, 4))}; doing ${Array.from(shared.doing)}; ` +
+      `locking (object:link word) ${locking}; ${threadsNow.join('; ')}`);
+  };
+  const waitFor = async (what, where) => {
+    while (!what()) {
+      check();
+      if (Date.now() > deadline) throw diagnose(where);
+      heap.collect();
+      await sleep(1);
+    }
+  };
+  await waitFor(() => Atomics.load(shared.control, ARRIVED) >= workers, 'waiting for the workers to arrive');
   const main = new Player(heap, shared, 0, rng(seed * 31));
+  const { Worker } = await import('node:worker_threads');
+  const watchdog = new Worker(new URL('./watchdog.mjs', import.meta.url), {
+    workerData: { module: heap.module, memory: heap.memory, shared, stallMs: 20_000, seed },
+  });
+  watchdog.unref();
   const killAt = Array.from({ length: kills }, () => Math.floor(rand() * ms * 0.8));
   const victims = new Set();
   while (victims.size < kills) victims.add(1 + Math.floor(rand() * workers));
@@ -53,10 +79,10 @@ export async function stressRun({ seed, workers = 4, ms = 1000, kills = 0, debug
   const setPhase = (phase) => { Atomics.store(shared.control, 0, phase); Atomics.notify(shared.control, 0); };
   const alive = workers - dead.length;
   setPhase(PHASE_STOP);
-  await waitFor(() => Atomics.load(shared.control, STOPPED) >= alive);
+  await waitFor(() => Atomics.load(shared.control, STOPPED) >= alive, 'waiting for the workers to stop');
   setPhase(PHASE_RELEASE);
   main.releaseAll();
-  await waitFor(() => Atomics.load(shared.control, RELEASED) >= alive);
+  await waitFor(() => Atomics.load(shared.control, RELEASED) >= alive, 'waiting for the workers to release');
   // references sent to a dead worker never arrived: they are ours to release
   for (const d of dead) {
     for (let from = 0; from < threads; from++) {
@@ -66,7 +92,9 @@ export async function stressRun({ seed, workers = 4, ms = 1000, kills = 0, debug
     }
   }
   setPhase(PHASE_LEAVE);
-  await Promise.all(spawned.map((t) => t.exited));
+  let exited = 0;
+  spawned.forEach((t) => t.exited.then(() => exited++));
+  await waitFor(() => exited === workers, 'waiting for the workers to exit');
   heap.collect();
   // what the dead still held, and what that reaches through slots, is all that may remain
   const reachable = new Set();
@@ -89,6 +117,7 @@ export async function stressRun({ seed, workers = 4, ms = 1000, kills = 0, debug
     leaked: stats.leaked, objectsAllocated: stats.objectsAllocated, objectsFreed: stats.objectsFreed,
     merges: stats.merges, queued: stats.queued, threadsLeft: stats.threads,
   };
+  await watchdog.terminate();
   await heap.close();
   if (report.liveObjects !== report.expectedLive) {
     throw new Error(`seed ${seed}: ${report.liveObjects} objects live, expected ${report.expectedLive} (held by killed workers)`);

@@ -18,6 +18,10 @@ export function createShared(threads) {
     control: new Int32Array(new SharedArrayBuffer(64)), // [phase, arrived, stopped, released]
     held: new Int32Array(new SharedArrayBuffer(threads * (HELD_CAPACITY + 1) * 4)),
     rings: new Int32Array(new SharedArrayBuffer(threads * threads * (RING_CAPACITY + 2) * 4)),
+    // what each thread is doing now (an OP_* code), for the diagnosis of a run that hangs
+    doing: new Int32Array(new SharedArrayBuffer(threads * 4)),
+    heartbeat: new Int32Array(new SharedArrayBuffer(threads * 4)), // steps done, per thread
+    locking: new Int32Array(new SharedArrayBuffer(threads * 4)), // the object a thread is locking, or 0
     threads,
   };
 }
@@ -78,6 +82,8 @@ export class Player {
   step(peers) {
     const heap = this.heap, r = this.rand();
     this.ops++;
+    this.shared.doing[this.index] = Math.floor(r * 100); // which branch below (by r), for a hang's diagnosis
+    this.shared.heartbeat[this.index]++;
     if (this.count === 0 || (r < 0.22 && this.count < HELD_CAPACITY)) {
       const h = heap.alloc(4 + Math.floor(this.rand() * 60), Math.floor(this.rand() * 4));
       heap.view(h).setUint32(0, Math.floor(this.rand() * LEVELS), true);
@@ -103,12 +109,14 @@ export class Player {
       if (child !== 0) this.hold(child);
     } else if (r < 0.86) {
       const h = this.held[this.pick()];
+      this.shared.locking[this.index] = h;
       heap.lock(h);
       heap.incref(h);
       const v = heap.view(h);
       v.setUint32(v.byteLength - 4, v.getUint32(v.byteLength - 4, true) + 1, true); // a plain counter, under the lock
       heap.decref(h);
       heap.unlock(h);
+      this.shared.locking[this.index] = 0;
     } else if (r < 0.95 && peers.length > 0) {
       const at = this.pick();
       if (this.send(peers[Math.floor(this.rand() * peers.length)], this.held[at])) this.drop(at); // the reference moves
@@ -121,6 +129,7 @@ export class Player {
 
   /** Gives back every reference held, and those still waiting in our rings. */
   releaseAll() {
+    this.shared.doing[this.index] = -1;
     do {
       this.receiveAll();
       while (this.count > 0) {

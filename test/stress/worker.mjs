@@ -9,8 +9,14 @@ const player = new Player(heap, shared, index, rng(seed));
 const control = shared.control;
 Atomics.add(control, ARRIVED, 1);
 awaitPhase(control, PHASE_RUN); // the barrier: all threads start together
-while (Atomics.load(control, 0) === PHASE_RUN) {
-  for (let i = 0; i < 64; i++) player.step(peers);
+try {
+  while (Atomics.load(control, 0) === PHASE_RUN) {
+    for (let i = 0; i < 64; i++) player.step(peers);
+  }
+} catch (error) {
+  // say it here: the main thread may be unable to hear of it (stuck on what we left behind)
+  console.error(`stress worker ${index} (seed ${seed}) failed:`, error);
+  throw error;
 }
 Atomics.add(control, STOPPED, 1); // we send nothing more
 awaitPhase(control, PHASE_RELEASE);
