@@ -52,20 +52,27 @@ import { enqueue, scheduleFree } from "./queue";
   // one load serves the owner check and the count: d < 2^32 exactly when tid is ours, and then d is local
   let w = load<u64>(obj);
   let d = (w - myTidHigh) & OWNER_WORD_MASK;
-  if (d < <u64>LOCAL_IMMORTAL) {
-    // owner: plain store, no other thread writes local. local + 1 == LOCAL_IMMORTAL saturates into immortality.
-    // The whole u64 is stored (tid and refs unchanged, no carry since local < immortal): a u32 store followed by
-    // the next operation's u64 load of the same address defeats store-to-load forwarding (a 10x stall).
+  if (d < <u64>(LOCAL_IMMORTAL - 1)) {
+    // owner: plain store, no other thread writes local.
+    // The whole u64 is stored (tid and refs unchanged, no carry): a u32 store followed by the next operation's
+    // u64 load of the same address would defeat store-to-load forwarding (a 10x stall).
     store<u64>(obj, w + 1);
     if (DEBUG) bump(R_OWNER_INCREFS);
     return;
   }
-  increfShared(obj);
+  increfSlow(obj, d);
 }
 
+function increfSlow(obj: usize, d: u64): void {
+  if (d == <u64>(LOCAL_IMMORTAL - 1)) immortalize(obj); // ours, and one more would wrap: saturate instead
+  else if (d != <u64>LOCAL_IMMORTAL) increfShared(obj); // not ours (an immortal of ours needs nothing)
+}
+
+/**
+ * Immortality is always visible in the shared count (immortalize saturates it, whoever calls it), so the shared
+ * paths need no look at local: one load and a CAS.
+ */
 function increfShared(obj: usize): void {
-  // an immortal local is final: the owner never stores anything else over it
-  if (atomic.load<u32>(obj + H_LOCAL) == LOCAL_IMMORTAL) return;
   if (DEBUG) bump(R_SHARED_INCREFS);
   let s = atomic.load<i32>(obj + H_SHARED); // a guess for the CAS
   while (sharedCount(s) < SHARED_SATURATED) {
@@ -115,8 +122,7 @@ export function decrefSlow(obj: usize, d: u64): void {
   }
 }
 
-function decrefShared(obj: usize): void {
-  if (atomic.load<u32>(obj + H_LOCAL) == LOCAL_IMMORTAL) return; // immortal is final, so a stale read is harmless
+@inline function decrefShared(obj: usize): void {
   if (DEBUG) bump(R_SHARED_DECREFS);
   let s = atomic.load<i32>(obj + H_SHARED); // a guess for the CAS
   let next: i32;
