@@ -12,7 +12,7 @@ let seed = Number(arg('seed', Date.now() % 1_000_000));
 const debug = !process.argv.includes('--release');
 const minKillRuns = 100;
 const end = Date.now() + minutes * 60_000;
-const totals = { stressRuns: 0, killRuns: 0, killed: 0, objects: 0, queued: 0, merges: 0, leakedObjects: 0, ops: 0 };
+const totals = { stressRuns: 0, killRuns: 0, killed: 0, objects: 0, queued: 0, merges: 0, leakedObjects: 0 };
 
 console.log(`soak: ${minutes} min, first seed ${seed}, ${debug ? 'debug' : 'release'} build`);
 while (Date.now() < end || totals.killRuns < minKillRuns) {
