@@ -4,9 +4,10 @@
 // Skips a module whose output is newer than all its sources. `--config` is always explicit: asc would otherwise
 // merge the core's asconfig.json into these builds.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { newestMtime } from '../scripts/lib/files.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const asc = join(root, 'node_modules', '.bin', 'asc');
@@ -19,13 +20,7 @@ const modules = [
     inputs: ['bench/assembly/tlsf.ts', 'bench/asconfig.json'] },
 ];
 
-function newest(path) {
-  const full = join(root, path);
-  if (!existsSync(full)) return 0;
-  const st = statSync(full);
-  if (!st.isDirectory()) return st.mtimeMs;
-  return Math.max(0, ...readdirSync(full).map((entry) => newest(join(path, entry))));
-}
+const newest = (path) => newestMtime(root, path);
 
 /** Number of data segments in a wasm binary (section 11), walking the section headers. */
 export function dataSegmentCount(bytes) {

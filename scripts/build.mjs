@@ -1,9 +1,10 @@
-// Builds everything `npm test` and the package need: the wasm core (release and debug) and the TypeScript (dist/).
+// Builds everything `npm test` and the package need: the wasm core (release, debug and the single-thread builds)
+// and the TypeScript (dist/).
 // Usage: node scripts/build.mjs [--if-needed]   (--if-needed: skip when the outputs are newer than every source)
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { newestMtime } from './lib/files.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const bin = (name) => join(root, 'node_modules', '.bin', name);
@@ -21,13 +22,7 @@ const steps = [
     cmd: [bin('tsc'), '-p', 'tsconfig.json'] },
 ];
 
-function newest(path) {
-  const full = join(root, path);
-  if (!existsSync(full)) return 0;
-  const st = statSync(full);
-  if (!st.isDirectory()) return st.mtimeMs;
-  return Math.max(0, ...readdirSync(full).map((entry) => newest(join(path, entry))));
-}
+const newest = (path) => newestMtime(root, path);
 
 const ifNeeded = process.argv.includes('--if-needed');
 for (const step of steps) {

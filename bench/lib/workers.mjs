@@ -1,6 +1,7 @@
 // Worker threads started on a barrier, so that their timed loops really overlap (a 1 ms loop otherwise ends before
-// the next worker has even started). The same sense-reversing barrier as test/workers/common.mjs.
+// the next worker has even started).
 import { Worker, workerData } from 'node:worker_threads';
+import { barrier as waitAtBarrier } from '../../scripts/lib/threads.mjs';
 
 export function newBarrier() {
   return new Int32Array(new SharedArrayBuffer(8));
@@ -8,14 +9,7 @@ export function newBarrier() {
 
 /** Waits until `parties` threads have called it on the same [count, generation] pair. */
 export function barrier(b = workerData.barrier, parties = workerData.count) {
-  const generation = Atomics.load(b, 1);
-  if (Atomics.add(b, 0, 1) === parties - 1) {
-    Atomics.store(b, 0, 0);
-    Atomics.add(b, 1, 1);
-    Atomics.notify(b, 1);
-  } else {
-    while (Atomics.load(b, 1) === generation) Atomics.wait(b, 1, generation);
-  }
+  waitAtBarrier(b, parties);
 }
 
 /**

@@ -5,6 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { barrier } from '../lib/workers.mjs';
 import { nowNs } from '../lib/measure.mjs';
 import { coreImports } from '../../dist/index.js';
+import { rng } from '../../scripts/lib/threads.mjs';
 
 const { module, memory, index, count, mode } = workerData;
 const x = (await WebAssembly.instantiate(module, coreImports(memory))).exports;
@@ -28,18 +29,6 @@ function rounds(loops, { warmup, runs }) {
   }
   barrier();
   return out;
-}
-
-/** A small deterministic PRNG (mulberry32): every run of the suite touches the same objects. */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**
