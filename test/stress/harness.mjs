@@ -24,13 +24,17 @@ export async function stressRun({ seed, workers = 4, ms = 1000, kills = 0, debug
   const diagnose = (where) => {
     const x = heap.raw;
     const i32 = new Int32Array(heap.memory.buffer);
+    const R = (name) => Number(x[name].value); // record field offsets, from the module (layout.ts)
     const hex = (v) => `0x${(v >>> 0).toString(16)}`;
     const threadsNow = Array.from({ length: workers + 1 }, (_, i) => i + 1).map((tid) => {
-      const rec = x.brc_queue_address(tid) - 8; // the record (R_QUEUE is at +8)
-      const table = Array.from(i32.subarray((rec + 256) >> 2, (rec + 256) / 4 + i32[(rec + 204) >> 2])).map(hex);
-      return `tid ${tid}: state ${x.brc_thread_state(tid)} stop ${x.brc_thread_stop_state(tid)} queue ${hex(i32[(rec + 8) >> 2])} inOp ${i32[(rec + 192) >> 2]} locks [${table}]`;
+      const rec = x.brc_queue_address(tid) - R('R_QUEUE'); // the tid's record
+      const held = i32[(rec + R('R_LOCKS_HELD')) >> 2];
+      const table = Array.from(i32.subarray((rec + R('R_LOCK_TABLE')) >> 2, ((rec + R('R_LOCK_TABLE')) >> 2) + held)).map(hex);
+      return `tid ${tid}: state ${x.brc_thread_state(tid)} stop ${x.brc_thread_stop_state(tid)} ` +
+        `queue ${hex(i32[(rec + R('R_QUEUE')) >> 2])} inOp ${i32[(rec + R('R_IN_OP')) >> 2]} locks [${table}]`;
     });
-    const locking = Array.from(shared.locking).map((h) => (h === 0 ? '-' : `${hex(h)}:${hex(i32[(h + 12) >> 2])}`));
+    const link = R('H_LINK');
+    const locking = Array.from(shared.locking).map((h) => (h === 0 ? '-' : `${hex(h)}:${hex(i32[(h + link) >> 2])}`));
     return new Error(`seed ${seed}: stuck ${where}; control ${Array.from(shared.control.slice(0, 4))}; doing ${Array.from(shared.doing)}; ` +
       `locking (object:link word) ${locking}; ${threadsNow.join('; ')}`);
   };
