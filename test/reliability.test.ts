@@ -21,6 +21,20 @@ describe('randomized stress: the main thread and 4 workers on a barrier', () => 
   }
 });
 
+describe('the release build under the same stress', () => {
+  it(`seed ${baseSeed + 50}: the build users run (no invariant checks inside), exact at the end`, async () => {
+    const report = await stressRun({ seed: baseSeed + 50, workers: 4, ms: 4000, debug: false });
+    expect(report.liveObjects).toBe(0);
+    expect(report.objectsFreed).toBe(report.objectsAllocated);
+    expect(report.queued).toBeGreaterThan(1000);
+  }, 60_000);
+
+  it(`seed ${baseSeed + 51}: killed workers, release build`, async () => {
+    const report = await stressRun({ seed: baseSeed + 51, workers: 3, ms: 500, kills: 2, debug: false });
+    expect(report.liveObjects).toBe(report.expectedLive);
+  }, 60_000);
+});
+
 describe('killed workers', () => {
   for (let run = 0; run < 10; run++) {
     const seed = baseSeed + 100 + run;
