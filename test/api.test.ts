@@ -291,6 +291,25 @@ describe('workers', () => {
   });
 });
 
+describe('types and `using`', () => {
+  it('a TypeScript user\'s `using` (downlevel emit, target ES2022) type-checks against the shipped types and runs on this Node', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { mkdtempSync, cpSync, symlinkSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const root = new URL('..', import.meta.url).pathname;
+    const dir = mkdtempSync(join(tmpdir(), 'biasrc-using-'));
+    cpSync(new URL('./fixtures/using', import.meta.url).pathname, dir, { recursive: true });
+    // resolve 'biasrc' as a user would: node_modules/biasrc -> this package (its exports and shipped .d.ts)
+    execFileSync('mkdir', ['-p', join(dir, 'node_modules', '@types')]);
+    symlinkSync(root, join(dir, 'node_modules', 'biasrc'));
+    symlinkSync(join(root, 'node_modules', '@types', 'node'), join(dir, 'node_modules', '@types', 'node'));
+    execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir, '--outDir', dir], { stdio: 'pipe' });
+    const out = execFileSync(process.execPath, [join(dir, 'example.js')], { encoding: 'utf8' });
+    expect(out).toBe('inside: local count 2\nafter the block: 0 objects live\n');
+  }, 60_000);
+});
+
 describe('README', () => {
   it('the example runs and prints what the README says', async () => {
     const { execFile } = await import('node:child_process');
