@@ -6,8 +6,8 @@
  * no JS work, no allocation per call, and no validation either.
  */
 
-import { BrcError, ErrorTable, handleName, type BrcErrorCode } from './errors.js';
-import { canBlock, isNode, NOT_SHARED_MESSAGE, sharedMemoryAvailable } from './env.js';
+import { BrcError, ErrorTable, handleName } from './errors.js';
+import { canBlock, NOT_SHARED_MESSAGE, sharedMemoryAvailable } from './env.js';
 import { STAT_NAMES, readStatIndices, type Layout, type StatName, type Stats } from './layout.js';
 import { Ref } from './ref.js';
 import { HeapThread, spawnThread, type SpawnOptions } from './thread.js';
@@ -403,12 +403,8 @@ export class Heap {
       return call();
     } catch (error) {
       if (!(error instanceof WebAssembly.RuntimeError)) throw error;
-      const code = this.raw.brc_last_error();
-      const name = this.#errors.name(code);
-      const userCode: BrcErrorCode = name === undefined || name.startsWith('E_') ? 'EINVARIANT' : (name as BrcErrorCode);
       const at = this.raw.brc_last_error_address();
-      const base = this.#errors.error(code, `${what}(${handleName(handle)}) trapped at address 0x${at.toString(16)}`, handle, error);
-      throw new BrcError(userCode, base.message, { handle, detail: name, cause: error });
+      throw this.#errors.error(this.raw.brc_last_error(), `${what}(${handleName(handle)}) trapped at address 0x${at.toString(16)}`, handle, error);
     }
   }
 }

@@ -45,14 +45,10 @@ export const STAT_NAMES = [
 export type StatName = (typeof STAT_NAMES)[number];
 export type Stats = Record<StatName, number>;
 
-const STAT_EXPORTS: Record<StatName, string> = {
-  liveBlocks: 'STAT_LIVE_BLOCKS', liveBytes: 'STAT_LIVE_BYTES', pagesInUse: 'STAT_PAGES_IN_USE',
-  memoryBytes: 'STAT_MEMORY_BYTES', threads: 'STAT_THREADS', liveObjects: 'STAT_LIVE_OBJECTS',
-  objectsAllocated: 'STAT_OBJECTS_ALLOCATED', objectsFreed: 'STAT_OBJECTS_FREED', merges: 'STAT_MERGES',
-  queued: 'STAT_QUEUED', leaked: 'STAT_LEAKED', pageHigh: 'STAT_PAGE_HIGH', ownerIncrefs: 'STAT_OWNER_INCREFS',
-  ownerDecrefs: 'STAT_OWNER_DECREFS', sharedIncrefs: 'STAT_SHARED_INCREFS', sharedDecrefs: 'STAT_SHARED_DECREFS',
-  helpedMerges: 'STAT_HELPED_MERGES',
-};
+/** 'liveBlocks' -> 'STAT_LIVE_BLOCKS': the module's global that holds the statistic's index. */
+function statExport(name: StatName): string {
+  return `STAT_${name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+}
 
 function globalValue(exports: WebAssembly.Exports, name: string): number {
   const global = exports[name] as WebAssembly.Global | undefined;
@@ -68,5 +64,5 @@ export function readLayout(exports: WebAssembly.Exports): Layout {
 
 /** [name, index] pairs for brc_stat, read from the module. */
 export function readStatIndices(exports: WebAssembly.Exports): [StatName, number][] {
-  return STAT_NAMES.map((name) => [name, globalValue(exports, STAT_EXPORTS[name])]);
+  return STAT_NAMES.map((name) => [name, globalValue(exports, statExport(name))]);
 }
