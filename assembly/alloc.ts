@@ -1,9 +1,12 @@
 // The allocator: thread-owned pages of one size class each, in the manner of mimalloc.
 //
-// Fast path (owner): pop the first block of the local free list of the first available page of the class: two
-// loads and two stores, no atomic RMW. A block freed by its page's owner goes back on that local list. A block freed
-// by any other thread is pushed on the page's atomic thread-free stack; the owner takes that whole stack with one
-// xchg when its local list runs dry (collectThreadFree). Fresh blocks are carved from a bump index.
+// Fast path (owner): pop the first block of the local free list of the first available page of the class. That is
+// four loads (the page from the record, the block from the page, the block's link, the page's used count) and two
+// stores (the list head, used + 1): no atomic RMW, and no counter beyond the page's own used count (statistics are
+// derived from the page headers when asked, stats.ts). A block freed by its page's owner goes back on that local
+// list. A block freed by any other thread is pushed on the page's atomic thread-free stack; the owner takes that
+// whole stack with one xchg when its local list runs dry (collectThreadFree). Fresh blocks are carved from a bump
+// index.
 //
 // A page with nothing left is unlinked and marked FULL with a CAS of its thread-free word (0 -> FULL bit): the
 // owner stops looking at it. The first remote free that replaces the FULL bit then owes the page back to its owner
@@ -17,20 +20,20 @@
 //   record.avail[kind][class] --> page <--> page <--> page          (owner only, through P_PREV / P_NEXT)
 //   page: | header | block | block | ... | block | (not yet carved) |
 //   page.local free --> block --> block      page.thread free (atomic) --> block --> block
+//
+// Layer 4: imports the page pool, the heap mutex and the instance. It knows blocks, never what is in them: the
+// objects of a detaching thread are abandoned by threads.ts, which walks them with nextBlock.
 
 import {
-  GLOBAL_BASE, G_ABANDONED, G_LEAKED, LINK_ORPHAN, HEAP_KINDS, HEAP_OBJECT, HEADER_SIZE, H_LINK, H_TID, LARGE_CLASS, LINK_LIVE,
-  MAP_LARGE, MAP_SMALL, PAGE_ABANDONED, PAGE_AVAIL, PAGE_FULL, PAGE_HEADER_SIZE, PAGE_RECLAIM, PAGE_SHIFT,
-  PAGE_SIZE, P_BLOCK_SIZE, P_BUMP, P_CAPACITY, P_CLASS, P_KIND, P_LOCAL_FREE, P_NEXT, P_OWNER, P_PAGES, P_PREV,
-  P_RECLAIM_NEXT, P_STATE, P_THREAD_FREE, P_USED, R_AVAIL, R_BLOCKS_ALLOC, R_BLOCKS_FREED, R_BYTES_ALLOC,
-  R_BYTES_FREED, R_RECLAIM, SIZE_CLASSES, SMALL_MAX, THREAD_FREE_FULL, BLOCK_ALIGN, MAX_BLOCK_SIZE,
+  GLOBAL_BASE, G_ABANDONED, HEAP_KINDS, HEAP_OBJECT, HEADER_SIZE, LARGE_CLASS, MAP_LARGE, MAP_SMALL,
+  PAGE_ABANDONED, PAGE_AVAIL, PAGE_FULL, PAGE_HEADER_SIZE, PAGE_RECLAIM, PAGE_SHIFT, PAGE_SIZE, P_BLOCK_SIZE, P_BUMP,
+  P_CAPACITY, P_CLASS, P_KIND, P_LOCAL_FREE, P_NEXT, P_OWNER, P_PAGES, P_PREV, P_RECLAIM_NEXT, P_STATE,
+  P_THREAD_FREE, P_USED, R_AVAIL, R_RECLAIM, SIZE_CLASSES, SMALL_MAX, THREAD_FREE_FULL, BLOCK_ALIGN,
+  MAX_BLOCK_SIZE,
 } from "./layout";
-import { myRecord, myTid, recordOf } from "./threads";
-import {
-  lockHeap, mapGet, mapSet, pageAddress, pageHigh, pageIndex, pageOf, releasePages, reservePages, reservedFresh,
-  unlockHeap,
-} from "./pages";
-import { abandonObject } from "./refcount";
+import { myRecord, myTid, recordOf } from "./instance";
+import { lockHeap, unlockHeap } from "./mutex";
+import { mapGet, mapSet, pageAddress, pageHigh, pageIndex, pageOf, releasePages, reservePages, reservedFresh } from "./pages";
 
 // ---- size classes -----------------------------------------------------------------------------------------------
 
@@ -55,10 +58,6 @@ export function classBlockSize(cls: u32): usize {
   return GLOBAL_BASE + G_ABANDONED + (<usize>(kind * SIZE_CLASSES + cls) << 2);
 }
 
-@inline function count(field: usize, n: u64): void {
-  store<u64>(myRecord + field, load<u64>(myRecord + field) + n);
-}
-
 // ---- allocation -------------------------------------------------------------------------------------------------
 
 /** A 16-byte aligned block of at least `size` bytes from heap `kind`, or 0 at the memory maximum. */
@@ -71,16 +70,10 @@ export function allocBlock(size: usize, kind: u32): usize {
     if (block != 0) {
       store<u32>(page + P_LOCAL_FREE, load<u32>(block));
       store<u32>(page + P_USED, load<u32>(page + P_USED) + 1);
-      countAlloc(page);
       return block;
     }
   }
   return allocSmallSlow(kind, cls);
-}
-
-@inline function countAlloc(page: usize): void {
-  count(R_BLOCKS_ALLOC, 1);
-  count(R_BYTES_ALLOC, load<u32>(page + P_BLOCK_SIZE));
 }
 
 /** A block from `page`'s local list or its uncarved tail, or 0. */
@@ -95,7 +88,6 @@ function takeBlock(page: usize): usize {
     block = page + PAGE_HEADER_SIZE + <usize>bump * load<u32>(page + P_BLOCK_SIZE);
   }
   store<u32>(page + P_USED, load<u32>(page + P_USED) + 1);
-  countAlloc(page);
   return block;
 }
 
@@ -155,7 +147,6 @@ function allocLarge(size: usize, kind: u32): usize {
   let page = newLargeRun(kind, blockSize, pages);
   if (page == 0 && sweepEmptyPages()) page = newLargeRun(kind, blockSize, pages);
   if (page == 0) return 0;
-  countAlloc(page);
   return page + PAGE_HEADER_SIZE;
 }
 
@@ -179,8 +170,6 @@ function newLargeRun(kind: u32, blockSize: usize, pages: u32): usize {
 export function freeBlock(block: usize): void {
   if (block == 0) return; // like free(NULL)
   let page = pageOf(block);
-  count(R_BLOCKS_FREED, 1);
-  count(R_BYTES_FREED, load<u32>(page + P_BLOCK_SIZE));
   if (mapGet(pageIndex(page)) == MAP_LARGE) {
     lockHeap();
     releasePages(page);
@@ -325,7 +314,7 @@ function adoptAbandoned(kind: u32, cls: u32): usize {
   return page;
 }
 
-/** Detach, second half: gives the pages of `tid` up. The tid's objects were abandoned already. */
+/** Detach: gives the pages of `tid` up, once its objects were abandoned (threads.ts abandonObjectsOf). */
 export function abandonPagesOf(tid: u32): void {
   let rec = recordOf(tid);
   lockHeap();
@@ -348,39 +337,6 @@ export function abandonPagesOf(tid: u32): void {
   memory.fill(rec + R_AVAIL, 0, <usize>(HEAP_KINDS * SIZE_CLASSES) << 2);
   atomic.store<u32>(rec + R_RECLAIM, 0); // under the heap lock, like every other write of the list
   unlockHeap();
-}
-
-/** Detach, first half: merges every live object that `tid` owns. Frees are scheduled, run by the caller. */
-export function abandonObjectsOf(tid: u32, orphan: bool): void {
-  lockHeap(); // pages cannot change hands or be re-carved while we walk them
-  let high = pageHigh();
-  for (let i: u32 = 0; i < high; i++) {
-    let map = mapGet(i);
-    let page = pageAddress(i);
-    if (map != MAP_SMALL && map != MAP_LARGE) continue; // a TAIL page holds payload, not a header
-    if (load<u32>(page + P_KIND) != HEAP_OBJECT) continue;
-    if (map == MAP_SMALL && load<u32>(page + P_OWNER) == tid) {
-      let blockSize = <usize>load<u32>(page + P_BLOCK_SIZE);
-      let carved = load<u32>(page + P_BUMP);
-      let block = page + PAGE_HEADER_SIZE;
-      for (let j: u32 = 0; j < carved; j++, block += blockSize) abandonIfOwned(block, tid, orphan);
-    } else if (map == MAP_LARGE) {
-      abandonIfOwned(page + PAGE_HEADER_SIZE, tid, orphan);
-    }
-  }
-  unlockHeap();
-}
-
-@inline function abandonIfOwned(obj: usize, tid: u32, orphan: bool): void {
-  // LIVE is stored last when an object is made, and cleared before its block is freed
-  if ((atomic.load<u32>(obj + H_LINK) & LINK_LIVE) == 0) return;
-  if (<u32>atomic.load<u16>(obj + H_TID) != tid) return; // written before LIVE by allocObject, so stable here
-  if (orphan) {
-    // counted as leaked while it lives: its owner died, so its own references can never be released
-    atomic.or<u32>(obj + H_LINK, LINK_ORPHAN); // an RMW: lock and queue bits of the same word change concurrently
-    atomic.add<u32>(GLOBAL_BASE + G_LEAKED, 1); // a statistic: no ordering
-  }
-  abandonObject(obj);
 }
 
 /** At the memory maximum: returns to the pool every abandoned page, and every page of ours, that is now empty. */
@@ -417,4 +373,50 @@ function sweepList(head: usize): bool {
 /** Usable bytes of a block. */
 export function blockSize(block: usize): usize {
   return load<u32>(pageOf(block) + P_BLOCK_SIZE);
+}
+
+// ---- walking the heap ------------------------------------------------------------------------------------------
+// Detach, verify and the statistics walk every block ever carved on the pages of one kind: for small pages the
+// blocks below the bump index (live or free), for a large run its one block. The caller holds the heap lock, so no
+// page changes hands, kind or size class while it walks; blocks may be allocated and freed meanwhile.
+
+/**
+ * The carved block after `block` (0: the first one) on the in-use pages of heap `kind`, skipping small pages not
+ * owned by `owner` unless it is 0; large runs are always included. 0 at the end.
+ */
+export function nextBlock(kind: u32, owner: u32, block: usize): usize {
+  let i: u32 = 0;
+  if (block != 0) {
+    let page = pageOf(block);
+    if (mapGet(pageIndex(page)) == MAP_SMALL) {
+      let size = <usize>load<u32>(page + P_BLOCK_SIZE);
+      let next = block + size;
+      if (next < page + PAGE_HEADER_SIZE + <usize>load<u32>(page + P_BUMP) * size) return next;
+    }
+    i = pageIndex(page) + load<u32>(page + P_PAGES);
+  }
+  let high = pageHigh();
+  for (; i < high; i++) {
+    let map = mapGet(i);
+    if (map != MAP_SMALL && map != MAP_LARGE) continue; // free, or a TAIL page (payload, not a header)
+    let page = pageAddress(i);
+    if (load<u32>(page + P_KIND) != kind) continue;
+    if (map == MAP_SMALL && (owner != 0 && load<u32>(page + P_OWNER) != owner || load<u32>(page + P_BUMP) == 0)) continue;
+    return page + PAGE_HEADER_SIZE;
+  }
+  return 0;
+}
+
+/** Blocks of a small page that are handed out: used minus the remote frees not yet collected. A snapshot. */
+export function liveBlocksOf(page: usize): u32 {
+  let pending: u32 = 0;
+  let capacity = load<u32>(page + P_CAPACITY);
+  // racy when the owner runs: the list may be taken while we walk it; the length bound keeps the walk finite
+  let block = <usize>(atomic.load<u32>(page + P_THREAD_FREE) & ~THREAD_FREE_FULL);
+  while (block != 0 && pending < capacity) {
+    pending++;
+    block = <usize>atomic.load<u32>(block);
+  }
+  let used = atomic.load<u32>(page + P_USED);
+  return used > pending ? used - pending : 0;
 }

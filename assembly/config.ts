@@ -1,5 +1,7 @@
 // Build configuration: `--use BRC_DEBUG=1` (asconfig.json, target "debug") turns on the invariant checks and the
 // fast-path counters. In the release build DEBUG is a constant false and every `if (DEBUG)` block compiles away.
+//
+// Layer 0: imports nothing.
 
 // @ts-ignore: BRC_DEBUG is defined on the asc command line, or not at all
 export const DEBUG: bool = isDefined(BRC_DEBUG);

@@ -3,6 +3,8 @@
 // Calls that return a handle or address return 0 on failure; calls that return i32 return 0 or a code; the code of
 // the last failure is kept per thread (brc_last_error, brc_last_error_address). Invariant violations found by the
 // debug build trap (wasm `unreachable`) after recording their code here, so the JS side can explain the trap.
+//
+// Layer 0: imports nothing; its globals (the last error) are per instance like every global.
 
 export const OK: i32 = 0;
 export const EINVAL: i32 = 1; // not a handle, bad slot index, bad size

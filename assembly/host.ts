@@ -10,6 +10,8 @@
 //     sleeps while the i32 at `address` equals `expected` (timeoutMs < 0: no timeout);
 //     returns 0 when woken, 1 if the value differed, 2 on timeout (the results of memory.atomic.wait).
 // Waking stays in wasm (atomic.notify), which does not sleep.
+//
+// Layer 0: imports nothing but the host function itself.
 
 @external("env", "biasrc_wait")
 declare function hostWait(address: usize, expected: i32, timeoutMs: i32): i32;

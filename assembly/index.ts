@@ -4,25 +4,28 @@
 // (errors.ts); the last failure's code and address are kept per thread (brc_last_error*). The release build trusts
 // its arguments (the TypeScript wrapper validates them in checked mode with brc_validate); the debug build checks
 // every handle and traps with the code recorded.
+//
+// Layer 10, the top: the only file that exports functions from the module. Each export checks its arguments (debug
+// build), marks the operation for safe termination (safepoint.ts), and calls one layer below.
 
 import { DEBUG } from "./config";
 import {
-  HEAP_RAW, R_QUEUE, R_STATE, R_GENERATION, HEADER_SIZE, H_SHARED, H_LINK, H_TID, H_LOCAL, LINK_LOCKED, LINK_WAITERS,
+  HEAP_RAW, R_QUEUE, R_STATE, R_GENERATION, H_SHARED, H_LINK, H_TID, H_LOCAL, LINK_LOCKED, LINK_WAITERS,
   SHARED_FLAGS, SHARED_SHIFT,
 } from "./layout";
 import { EINVAL, ENOMEM, ENOTATTACHED, OK, fail, getLastError, getLastErrorAddress, setError } from "./errors";
-import {
-  attachThread, detachThread, initHeap, loadLayout, maxThreads, myRecord, myTid, recordOf, recordsBase, enterOp,
-  leaveOp, requestStop, stopState,
-} from "./threads";
-import { objectLock, objectTryLock, objectUnlock, setCanBlock } from "./lock";
+import { layoutLoaded, loadLayout, maxThreads, myRecord, myTid, recordOf, setCanBlock } from "./instance";
+import { initHeap } from "./init";
+import { enterOp, leaveOp, requestStop, stopState } from "./safepoint";
 import { allocBlock, blockSize, freeBlock } from "./alloc";
 import { decrefFast, decrefSlow, ownerDelta, ownerWord, immortalize, incref, isImmortal } from "./refcount";
-import { drainFrees, drainQueue, queueAddress } from "./queue";
+import { drainAndFree, drainFrees, queueAddress } from "./queue";
 import {
-  allocObject, getRef, loadRef, ownerOf, payloadAddress, payloadSize, refCount, setRef, validateObject,
+  allocObject, getRef, loadRef, ownerOf, payloadAddress, payloadSize, slotCount, setRef, validateObject,
   validateSlot,
 } from "./object";
+import { objectLock, objectTryLock, objectUnlock } from "./lock";
+import { attachThread, detachThread } from "./threads";
 import { stat } from "./stats";
 import { verifyHeap } from "./verify";
 
@@ -34,7 +37,7 @@ export {
 } from "./errors";
 export {
   STAT_LIVE_BLOCKS, STAT_LIVE_BYTES, STAT_PAGES_IN_USE, STAT_MEMORY_BYTES, STAT_THREADS, STAT_LIVE_OBJECTS,
-  STAT_OBJECTS_ALLOCATED, STAT_OBJECTS_FREED, STAT_MERGES, STAT_QUEUED, STAT_LEAKED, STAT_PAGE_HIGH,
+  STAT_OBJECTS_ALLOCATED, STAT_OBJECTS_FREED, STAT_MERGES, STAT_QUEUED, STAT_ORPHANS, STAT_PAGE_HIGH,
   STAT_OWNER_INCREFS, STAT_OWNER_DECREFS, STAT_SHARED_INCREFS, STAT_SHARED_DECREFS, STAT_HELPED_MERGES, STAT_COUNT,
 } from "./stats";
 
@@ -96,14 +99,14 @@ export function brc_thread_detach_dead(tid: u32): i32 {
 
 /** Asks thread `tid` to stop at its next operation boundary, before another thread terminates it. */
 export function brc_thread_request_stop(tid: u32): i32 {
-  if (recordsBase == 0 || tid == 0 || tid > maxThreads) return setError(ENOTATTACHED, tid);
+  if (!layoutLoaded() || tid == 0 || tid > maxThreads) return setError(ENOTATTACHED, tid);
   requestStop(tid);
   return OK;
 }
 
 /** After brc_thread_request_stop: 2 stopped at a boundary, 3 asleep in a lock wait, 1 inside an operation, 0 outside. */
 export function brc_thread_stop_state(tid: u32): u32 {
-  if (recordsBase == 0 || tid == 0 || tid > maxThreads) return 0;
+  if (!layoutLoaded() || tid == 0 || tid > maxThreads) return 0;
   return stopState(tid);
 }
 
@@ -112,12 +115,12 @@ export function brc_thread_id(): u32 {
 }
 
 export function brc_thread_state(tid: u32): u32 {
-  if (recordsBase == 0 || tid == 0 || tid > maxThreads) return 0;
+  if (!layoutLoaded() || tid == 0 || tid > maxThreads) return 0;
   return atomic.load<u32>(recordOf(tid) + R_STATE); // a snapshot for the caller: no ordering
 }
 
 export function brc_thread_generation(tid: u32): u32 {
-  if (recordsBase == 0 || tid == 0 || tid > maxThreads) return 0;
+  if (!layoutLoaded() || tid == 0 || tid > maxThreads) return 0;
   return atomic.load<u32>(recordOf(tid) + R_GENERATION); // a snapshot: no ordering
 }
 
@@ -128,7 +131,7 @@ export function brc_set_can_block(canBlock: i32): void {
 
 /** The word an idle owner waits on (Atomics.waitAsync for value 0): notified when its queue gets work. */
 export function brc_queue_address(tid: u32): usize {
-  if (recordsBase == 0 || tid == 0 || tid > maxThreads) return 0;
+  if (!layoutLoaded() || tid == 0 || tid > maxThreads) return 0;
   return queueAddress(tid);
 }
 
@@ -162,11 +165,11 @@ export function brc_usable_size(block: usize): usize {
 
 // ---- objects ----------------------------------------------------------------------------------------------------
 
-/** A new object of `bytes` payload bytes and `refs` null slots, holding one reference for the caller. 0 on failure. */
-export function brc_alloc(bytes: usize, refs: u32): usize {
+/** A new object of `bytes` payload bytes and `slots` null slots, holding one reference for the caller. 0 on failure. */
+export function brc_alloc(bytes: usize, slots: u32): usize {
   if (myTid == 0) { setError(ENOTATTACHED, 0); return 0; }
   enterOp();
-  let obj = allocObject(bytes, refs);
+  let obj = allocObject(bytes, slots);
   leaveOp();
   return obj;
 }
@@ -212,30 +215,28 @@ export function brc_load_ref(obj: usize, index: u32): usize {
 
 /** Takes the object's mutex, waiting as needed: OK, or ELOCKS if this thread already holds LOCK_TABLE_SIZE locks. */
 export function brc_lock(obj: usize): i32 {
-  checkObject(obj);
-  if (myTid == 0) return setError(ENOTATTACHED, obj); // the lock table is in our record
-  enterOp();
-  let rc = objectLock(obj); // leaves the operation while it sleeps (parkSelf)
-  leaveOp();
-  return rc;
+  return lockCall(obj, LOCK_WAIT);
 }
 
 /** OK if the lock was taken, EBUSY if another thread holds it, ELOCKS if this thread holds too many. */
 export function brc_try_lock(obj: usize): i32 {
-  checkObject(obj);
-  if (myTid == 0) return setError(ENOTATTACHED, obj); // the lock table is in our record
-  enterOp();
-  let rc = objectTryLock(obj);
-  leaveOp();
-  return rc;
+  return lockCall(obj, LOCK_TRY);
 }
 
 /** OK, or ENOTLOCKED if this thread does not hold the object's lock. */
 export function brc_unlock(obj: usize): i32 {
+  return lockCall(obj, LOCK_RELEASE);
+}
+
+const LOCK_WAIT = 0;
+const LOCK_TRY = 1;
+const LOCK_RELEASE = 2;
+
+function lockCall(obj: usize, op: i32): i32 {
   checkObject(obj);
   if (myTid == 0) return setError(ENOTATTACHED, obj); // the lock table is in our record
-  enterOp();
-  let rc = objectUnlock(obj);
+  enterOp(); // objectLock leaves the operation while it sleeps (parkSelf)
+  let rc = op == LOCK_WAIT ? objectLock(obj) : op == LOCK_TRY ? objectTryLock(obj) : objectUnlock(obj);
   leaveOp();
   return rc;
 }
@@ -249,8 +250,7 @@ export function brc_immortalize(obj: usize): void {
 export function brc_collect(): i32 {
   if (myTid == 0) return 0;
   enterOp();
-  let n = drainQueue(myRecord);
-  drainFrees();
+  let n = drainAndFree(myRecord);
   leaveOp();
   return n;
 }
@@ -285,8 +285,8 @@ export function brc_info_immortal(obj: usize): i32 {
   return isImmortal(obj) ? 1 : 0;
 }
 
-export function brc_info_refs(obj: usize): u32 {
-  return refCount(obj);
+export function brc_info_slots(obj: usize): u32 {
+  return slotCount(obj);
 }
 
 export function brc_info_bytes(obj: usize): usize {
@@ -339,8 +339,3 @@ export function brc_debug_set_counts(obj: usize, local: u32, sharedCount: i32): 
 
 /** Does nothing: the baseline for measuring the cost of a JS -> wasm call. */
 export function brc_empty(): void {}
-
-/** Header size, for embedders computing payload offsets. */
-export function brc_header_size(): u32 {
-  return <u32>HEADER_SIZE;
-}

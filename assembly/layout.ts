@@ -10,8 +10,11 @@
 //   Address 0 .. GLOBAL_BASE-1 is never used, so handle 0 is null and small numbers are never valid handles.
 //   Record 0 belongs to no thread (counters of instances without a tid); records 1..N belong to tids 1..N.
 //
-// index.ts exports every constant here as an immutable wasm global; the TypeScript side reads them from the module
-// (src/layout.ts), never from a copy.
+// index.ts exports every constant here as an immutable wasm global. Everything outside assembly/ takes them from the
+// built module: scripts/gen-abi.mjs writes src/generated/abi.ts from it at build time, and a test checks the tables of
+// docs/LAYOUT.md against it. No other file holds a copy.
+//
+// Layer 0: imports nothing.
 
 // ---- Geometry --------------------------------------------------------------------------------------------------
 
@@ -34,7 +37,7 @@ export const MAX_THREADS_LIMIT: u32 = 4096; // tids fit the object header's u16 
 //   +0  magic          +4  version       +8  init state     +12 max threads
 //   +16 memory max     +20 records base  +24 page map base  +28 pages base
 //   +32 page limit     +36 page high     +40 heap lock      +44 threads attached
-//   +48 free hint      +52 build flags   +56 orphans alive  +60 (spare)
+//   +48 free hint      +52 build flags   +56 orphans        +60 (spare)
 //   +64 abandoned page lists [HEAP_KINDS][SIZE_CLASSES] u32 (page addresses, linked through P_NEXT)
 //
 // Written once by brc_init (immutable once init state is READY), except: page high, free hint and the
@@ -54,7 +57,7 @@ export const G_HEAP_LOCK: usize = 40;
 export const G_ATTACHED: usize = 44;
 export const G_FREE_HINT: usize = 48; // no free page below this index
 export const G_BUILD_FLAGS: usize = 52;
-export const G_LEAKED: usize = 56; // live objects that a dead thread owned when it was detached (LINK_ORPHAN)
+export const G_ORPHANS: usize = 56; // live objects that a dead thread owned when it was detached (LINK_ORPHAN)
 export const G_ABANDONED: usize = 64;
 
 export const INIT_NONE: u32 = 0;
@@ -89,11 +92,11 @@ export const GLOBAL_SIZE: usize = G_ABANDONED + <usize>(HEAP_KINDS * SIZE_CLASSE
 //     +8  queue        head of the merge queue (objects linked through H_LINK); also the futex an idle owner waits on
 //     +12 reclaim      pages with remote frees handed back while the owner had given up on them (heap lock)
 //   line 1  slow-path counters (u64, written only by the thread whose record it is, read by anyone)
-//     +64 blocks allocated  +72 blocks freed  +80 bytes allocated  +88 bytes freed
-//     +96 objects allocated +104 objects freed +112 merges (queue and zero-local) +120 objects queued
+//     +64 objects allocated  +72 objects freed  +80 merges (queue, zero local, abandon)  +88 objects queued
+//     (the allocator keeps no counters: live blocks and bytes are derived from the page headers when asked)
 //   line 2  debug counters (debug build only: the release fast path touches nothing but the header)
 //     +128 owner increfs +136 owner decrefs +144 shared increfs +152 shared decrefs +160 helped merges
-//   line 3  stopping a thread safely (see threads.ts: enterOp / requestStop)
+//   line 3  stopping a thread safely (safepoint.ts: enterOp / requestStop)
 //     +192 in op       1 while the thread is inside a multi-step operation (plain stores by the thread)
 //     +196 stop        set by a thread that wants to terminate this one: stop at the next operation boundary
 //     +200 stopped     set by the thread once it sits, blocked, at that boundary
@@ -106,14 +109,10 @@ export const R_STATE: usize = 0;
 export const R_GENERATION: usize = 4;
 export const R_QUEUE: usize = 8;
 export const R_RECLAIM: usize = 12;
-export const R_BLOCKS_ALLOC: usize = 64;
-export const R_BLOCKS_FREED: usize = 72;
-export const R_BYTES_ALLOC: usize = 80;
-export const R_BYTES_FREED: usize = 88;
-export const R_OBJECTS_ALLOC: usize = 96;
-export const R_OBJECTS_FREED: usize = 104;
-export const R_MERGES: usize = 112;
-export const R_QUEUED: usize = 120;
+export const R_OBJECTS_ALLOC: usize = 64;
+export const R_OBJECTS_FREED: usize = 72;
+export const R_MERGES: usize = 80;
+export const R_QUEUED: usize = 88;
 export const R_OWNER_INCREFS: usize = 128;
 export const R_OWNER_DECREFS: usize = 136;
 export const R_SHARED_INCREFS: usize = 144;
@@ -135,11 +134,17 @@ export const STATE_PARKED: u32 = 2; // the owner is blocked inside biasrc; anoth
 export const STATE_HELPED: u32 = 3; // borrowed: a helper merges the parked owner's queue; the owner waits to unpark
 export const STATE_RECLAIMING: u32 = 4; // the owner is gone; a detacher holds its rights
 
+// What brc_thread_stop_state reports about a thread asked to stop (safepoint.ts stopState).
+export const STOP_OUTSIDE: u32 = 0; // outside any operation, in its own code: look again after a grace period
+export const STOP_IN_OP: u32 = 1; // inside a multi-step operation: wait
+export const STOP_STOPPED: u32 = 2; // blocked for good at an operation boundary: safe to terminate
+export const STOP_ASLEEP: u32 = 3; // asleep inside biasrc (parked in a lock wait): safe to terminate
+
 // ---- Page header (first PAGE_HEADER_SIZE bytes of every in-use page or page run) --------------------------------
 //
 //   +0  owner       tid that allocates from this page (0: abandoned; a large run keeps its allocator's tid)
 //   +4  kind        heap kind (HEAP_RAW / HEAP_OBJECT)
-//   +8  class       size class, or SIZE_CLASSES for a large run
+//   +8  class       size class, or LARGE_CLASS (= SIZE_CLASSES) for a large run
 //   +12 block size  bytes per block
 //   +16 capacity    blocks that fit
 //   +20 bump        blocks carved so far (blocks at or past it were never handed out in this use of the page)
@@ -189,29 +194,29 @@ export const MAP_TAIL: u8 = 3; // later pages of a large run
 //
 //    0               4       6       8               12              16
 //   +---------------+-------+-------+---------------+---------------+------------------+---------------+
-//   | local   u32   | tid   | refs  | shared   i32  | link     u32  | refs x u32 slots | payload bytes |
+//   | local   u32   | tid   | slots | shared   i32  | link     u32  | slots x u32      | payload bytes |
 //   +---------------+-------+-------+---------------+---------------+------------------+---------------+
 //   local : biased count, plain loads and stores by the owner only; LOCAL_IMMORTAL = immortal
 //   tid   : owner (0 = none: merged or abandoned); with local it forms the u64 the owner checks in one load
-//   refs  : number of reference slots (immutable)
+//   slots : number of reference slots (immutable)
 //   shared: count << 2 | MERGED | QUEUED, changed only by CAS (count and flags move together)
 //   link  : next object in the owner's merge queue (bits 4..31) | ORPHAN | LIVE | LOCK_WAITERS | LOCKED
-//           ORPHAN: owned by a thread that died (detached by another thread); counted in G_LEAKED while live
+//           ORPHAN: owned by a thread that died (detached by another thread); counted in G_ORPHANS while live
 //
-// local, tid and refs share the first u64: the owner's fast path loads it once, subtracts (myTid << 32) and keeps
+// local, tid and slots share the first u64: the owner's fast path loads it once, subtracts (myTid << 32) and keeps
 // 48 bits; the result is below 2^32 exactly when tid is ours, and is then the local count itself.
 
 export const HEADER_SIZE: usize = 16;
 export const H_LOCAL: usize = 0;
 export const H_TID: usize = 4;
-export const H_REFS: usize = 6;
+export const H_SLOTS: usize = 6;
 export const H_SHARED: usize = 8;
 export const H_LINK: usize = 12;
 export const SLOT_SIZE: usize = 4;
-export const MAX_REFS: u32 = 0xffff;
+export const MAX_SLOTS: u32 = 0xffff;
 
 export const LOCAL_IMMORTAL: u32 = 0xffffffff;
-export const OWNER_WORD_MASK: u64 = 0x0000_ffff_ffff_ffff; // local + tid, without refs
+export const OWNER_WORD_MASK: u64 = 0x0000_ffff_ffff_ffff; // local + tid, without slots
 
 export const SHARED_QUEUED: i32 = 1;
 export const SHARED_MERGED: i32 = 2;
@@ -235,3 +240,4 @@ export const MAX_OBJECT_BYTES: usize = 0x7fff_0000;
 export const MAX_BLOCK_SIZE: usize = 0xffff_0000;
 // Unattached instances use this as their tid for the owner check: no object has it, so they take the shared path.
 export const NO_TID: u32 = 0xffff;
+export const NO_TID_HIGH: u64 = <u64>NO_TID << 32; // NO_TID where the owner check wants it (instance.ts myTidHigh)

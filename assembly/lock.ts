@@ -1,51 +1,18 @@
-// Locks: the heap mutex (a whole u32) and the per-object mutex (two bits of the object's link word).
+// The per-object mutex: two bits of the object's link word (LINK_LOCKED, LINK_WAITERS).
 //
-// Both are futex mutexes in the manner of Drepper's "Futexes Are Tricky" (mutex #2): take the lock with one CAS,
-// spin a little, then advertise a waiter and sleep in atomic.wait; unlock wakes one sleeper only if one advertised.
-// A woken thread takes the lock with the waiter mark still set, because others may sleep behind it.
-// Wasm atomics are sequentially consistent, so the CAS that takes a lock orders the critical section after the
-// previous holder's releasing RMW, and that RMW orders the holder's writes before the next owner's reads.
+// A futex mutex like the heap mutex (mutex.ts): take the lock with one CAS, spin a little, then advertise a waiter
+// and sleep; unlock wakes one sleeper only if one advertised. Before sleeping the thread parks (park.ts), so that
+// other threads merge its queue meanwhile, and asleep it is at a safe point (it may be terminated there).
 //
-// A browser's main thread may not block: there the instance is told (brc_set_can_block(0)) to spin only.
-// Sleeping goes through the host (host.ts): wasm's own wait is not safe in Node 20's V8.
+// Layer 7: imports parking, the safe points and the instance.
 
 import { SPIN_LIMIT } from "./config";
 import { H_LINK, LINK_LOCKED, LINK_WAITERS, LOCK_TABLE_SIZE, R_LOCKS_HELD, R_LOCK_TABLE } from "./layout";
 import { EBUSY, ELOCKS, ENOTLOCKED, setError, OK } from "./errors";
-import { enterOp, leaveOp, myRecord, parkSelf, unparkSelf } from "./threads";
+import { canBlockHere, myRecord } from "./instance";
+import { enterOp, leaveOp } from "./safepoint";
+import { parkSelf, unparkSelf } from "./park";
 import { waitOn } from "./host";
-
-let canBlock: bool = true;
-
-export function setCanBlock(value: bool): void {
-  canBlock = value;
-}
-
-export function canBlockHere(): bool {
-  return canBlock;
-}
-
-// ---- heap mutex: 0 free, 1 locked, 2 locked with sleepers ------------------------------------------------------
-
-export function mutexLock(addr: usize): void {
-  // acquire: pairs with the xchg in mutexUnlock of the previous holder
-  let c = atomic.cmpxchg<u32>(addr, 0, 1);
-  if (c == 0) return;
-  for (let i = 0; i < SPIN_LIMIT || !canBlock; i++) {
-    if (atomic.load<u32>(addr) == 0 && atomic.cmpxchg<u32>(addr, 0, 1) == 0) return; // acquire, as above
-  }
-  // advertise a sleeper; the xchg also takes the lock if it was released meanwhile (then it returns 0)
-  c = atomic.xchg<u32>(addr, 2);
-  while (c != 0) {
-    waitOn(addr, 2); // sleeps only while the word is still 2: an unlock in between makes it return
-    c = atomic.xchg<u32>(addr, 2); // acquire, keeping the sleeper mark for those still asleep
-  }
-}
-
-export function mutexUnlock(addr: usize): void {
-  // release: publishes the critical section's writes to the next holder's acquiring RMW
-  if (atomic.xchg<u32>(addr, 0) == 2) atomic.notify(addr, 1);
-}
 
 // ---- object mutex: LINK_LOCKED and LINK_WAITERS in the header's link word -----------------------------------
 // The other bits of the word (queue link, LIVE, ORPHAN) change under other protocols, so every change is a CAS on
@@ -96,7 +63,7 @@ export function objectTryLock(obj: usize): i32 {
 /** OK once taken (waiting as long as it takes), or ELOCKS. */
 export function objectLock(obj: usize): i32 {
   if (tableFull()) return setError(ELOCKS, obj);
-  for (let i = 0; i < SPIN_LIMIT || !canBlock; i++) {
+  for (let i = 0; i < SPIN_LIMIT || !canBlockHere(); i++) {
     if (casLock(obj)) {
       rememberLock(obj);
       return OK;

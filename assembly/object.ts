@@ -1,65 +1,49 @@
-// Objects: a 16-byte header (layout.ts), `refs` reference slots, then raw payload bytes.
+// Objects: a 16-byte header (layout.ts), `slots` reference slots, then raw payload bytes.
 //
 // Slots are read and written with atomics. brc_load_ref must return a new reference even while another thread
 // replaces the slot with brc_set_ref and releases the old child: between reading the slot and incrementing the
 // child, the child could otherwise be freed. So load_ref marks the slot BUSY (its low bit; handles are 16-aligned)
 // with a CAS, increments the child, and clears the mark; set_ref swaps only an unmarked slot. The mark is held for
 // one increment, so a waiting set_ref spins briefly.
+//
+// Layer 6: imports the allocator, the counts and the queues.
 
 import {
-  GLOBAL_BASE, G_LEAKED, LINK_ORPHAN, HEADER_SIZE, HEAP_OBJECT, H_LINK, H_REFS, H_SHARED, H_TID, LINK_LIVE, MAP_LARGE,
-  MAP_SMALL, MAX_REFS, MAX_OBJECT_BYTES,
-  PAGE_HEADER_SIZE, P_BLOCK_SIZE, P_BUMP, P_KIND, R_OBJECTS_ALLOC, R_OBJECTS_FREED, R_QUEUE, SLOT_BUSY, SLOT_SIZE,
+  HEADER_SIZE, HEAP_OBJECT, H_LINK, H_SLOTS, H_TID, LINK_LIVE, MAP_LARGE, MAP_SMALL, MAX_SLOTS, MAX_OBJECT_BYTES,
+  PAGE_HEADER_SIZE, P_BLOCK_SIZE, P_BUMP, P_KIND, R_OBJECTS_ALLOC, R_QUEUE, SLOT_BUSY, SLOT_SIZE, H_SHARED,
 } from "./layout";
 import { EFREED, EINVAL, ENOMEM, OK, setError } from "./errors";
-import { myRecord, myTidHigh, pagesBase } from "./threads";
-import { allocBlock, freeBlock } from "./alloc";
+import { countStat, myRecord, myTidHigh, pagesBase } from "./instance";
+import { allocBlock } from "./alloc";
 import { mapGet, pageHigh, pageIndex, pageOf } from "./pages";
-import { decrefAny, incref, checkFreeable } from "./refcount";
-import { drainFrees, drainQueue } from "./queue";
-
-@inline function count(field: usize): void {
-  store<u64>(myRecord + field, load<u64>(myRecord + field) + 1);
-}
+import { decrefAny, incref } from "./refcount";
+import { drainAndFree, drainFrees } from "./queue";
 
 /** A new object with one reference, owned by this thread; 0 with ENOMEM or EINVAL recorded. */
-export function allocObject(bytes: usize, refs: u32): usize {
+export function allocObject(bytes: usize, slots: u32): usize {
   // a safe point: merge what other threads queued for us before we add more
-  if (atomic.load<u32>(myRecord + R_QUEUE) != 0) {
-    drainQueue(myRecord);
-    drainFrees();
-  }
-  if (refs > MAX_REFS || bytes > MAX_OBJECT_BYTES) {
+  if (atomic.load<u32>(myRecord + R_QUEUE) != 0) drainAndFree(myRecord);
+  if (slots > MAX_SLOTS || bytes > MAX_OBJECT_BYTES) {
     setError(EINVAL, bytes);
     return 0;
   }
-  let body = <usize>refs * SLOT_SIZE + bytes;
+  let body = <usize>slots * SLOT_SIZE + bytes;
   let obj = allocBlock(HEADER_SIZE + body, HEAP_OBJECT);
   if (obj == 0) {
     setError(ENOMEM, HEADER_SIZE + body);
     return 0;
   }
-  store<u64>(obj, myTidHigh | (<u64>refs << 48) | 1); // local = 1 (the caller's reference), tid = us, refs
+  store<u64>(obj, myTidHigh | (<u64>slots << 48) | 1); // local = 1 (the caller's reference), tid = us, slots
   store<i32>(obj + H_SHARED, 0);
   memory.fill(obj + HEADER_SIZE, 0, body);
   // LIVE last: a detach walk or a validation that sees LIVE sees the whole header (release)
   atomic.store<u32>(obj + H_LINK, LINK_LIVE);
-  count(R_OBJECTS_ALLOC);
+  countStat(R_OBJECTS_ALLOC);
   return obj;
 }
 
-/** The last step of freeing an object (queue.ts drainFrees): clears LIVE and gives the block back. */
-export function releaseObjectBlock(obj: usize): void {
-  checkFreeable(obj);
-  // before the block can be reused: a stale handle now reads "freed"
-  let link = atomic.xchg<u32>(obj + H_LINK, 0);
-  if (link & LINK_ORPHAN) atomic.sub<u32>(GLOBAL_BASE + G_LEAKED, 1); // an orphan was freed after all
-  count(R_OBJECTS_FREED);
-  freeBlock(obj);
-}
-
-@inline export function refCount(obj: usize): u32 {
-  return <u32>load<u16>(obj + H_REFS);
+@inline export function slotCount(obj: usize): u32 {
+  return <u32>load<u16>(obj + H_SLOTS);
 }
 
 @inline export function slotAddress(obj: usize, index: u32): usize {
@@ -67,12 +51,12 @@ export function releaseObjectBlock(obj: usize): void {
 }
 
 export function payloadAddress(obj: usize): usize {
-  return obj + HEADER_SIZE + <usize>refCount(obj) * SLOT_SIZE;
+  return obj + HEADER_SIZE + <usize>slotCount(obj) * SLOT_SIZE;
 }
 
 /** Usable payload bytes: at least what was asked for, up to the end of the allocator's block. */
 export function payloadSize(obj: usize): usize {
-  return <usize>load<u32>(pageOf(obj) + P_BLOCK_SIZE) - HEADER_SIZE - <usize>refCount(obj) * SLOT_SIZE;
+  return <usize>load<u32>(pageOf(obj) + P_BLOCK_SIZE) - HEADER_SIZE - <usize>slotCount(obj) * SLOT_SIZE;
 }
 
 // ---- slots ------------------------------------------------------------------------------------------------------
@@ -141,7 +125,7 @@ export function validateObject(obj: usize): i32 {
 
 /** OK if `index` is a slot of the (valid) object. */
 export function validateSlot(obj: usize, index: u32): i32 {
-  return index < refCount(obj) ? OK : setError(EINVAL, index);
+  return index < slotCount(obj) ? OK : setError(EINVAL, index);
 }
 
 export function ownerOf(obj: usize): u32 {

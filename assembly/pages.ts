@@ -7,20 +7,13 @@
 //
 //   pages_base                                                                      memory.size()   memory max
 //   | SMALL | SMALL | LARGE TAIL TAIL | FREE | SMALL | ... | page high (fresh ...)   |  (grow)       |
+//
+// Every function that changes the map or the pool runs with the heap lock held (mutex.ts lockHeap), by its caller.
+//
+// Layer 3: imports the instance (where the map and the pages are).
 
-import {
-  GLOBAL_BASE, G_FREE_HINT, G_HEAP_LOCK, G_PAGE_HIGH, MAP_FREE, MAP_TAIL, PAGE_SHIFT, PAGE_MASK, P_PAGES,
-} from "./layout";
-import { pageLimit, pageMapBase, pagesBase } from "./threads";
-import { mutexLock, mutexUnlock } from "./lock";
-
-export function lockHeap(): void {
-  mutexLock(GLOBAL_BASE + G_HEAP_LOCK);
-}
-
-export function unlockHeap(): void {
-  mutexUnlock(GLOBAL_BASE + G_HEAP_LOCK);
-}
+import { GLOBAL_BASE, G_FREE_HINT, G_PAGE_HIGH, MAP_FREE, MAP_TAIL, PAGE_SHIFT, PAGE_MASK, P_PAGES } from "./layout";
+import { pageLimit, pageMapBase, pagesBase } from "./instance";
 
 @inline export function pageAddress(index: u32): usize {
   return pagesBase + (<usize>index << PAGE_SHIFT);

@@ -1,24 +1,36 @@
-// Merge queues and the deferred-free list.
+// Merge queues, who merges them, and the deferred-free list.
 //
 // A thread that would take an object's shared count below zero instead sets QUEUED (in the same CAS that leaves
 // the count alone) and pushes the object onto its owner's queue, handing its reference to the queue. The owner,
-// or whoever holds the owner's rights (threads.ts), later pops the whole queue at once and merges each object:
-// local + shared - 1 (the queued reference) goes into the shared count, MERGED is set, and the object is freed if
-// that total is zero. QUEUED is set by exactly one thread, so an object is in at most one queue, once.
+// or whoever holds the owner's rights, later pops the whole queue at once and merges each object: local + shared - 1
+// (the queued reference) goes into the shared count, MERGED is set, and the object is freed if that total is zero.
+// QUEUED is set by exactly one thread, so an object is in at most one queue, once.
 //
 // The queue is a Treiber stack linked through the object's own header (bits 4..31 of the link word), so queueing
 // never allocates. Many threads push; the rights holder takes the whole stack with one xchg, so there is no ABA.
 //
-//   record.queue --> obj A --> obj B --> 0          (link word: next | LIVE | WAITERS | LOCKED)
+//   record.queue --> obj A --> obj B --> 0          (link word: next | ORPHAN | LIVE | WAITERS | LOCKED)
+//
+// The rights to a tid's local counts are in its record's state word (threads.ts draws the state machine). Only
+// their holder drains the queue: the owner when ACTIVE, a helper when the owner is PARKED (asleep in a lock wait),
+// a detacher when the owner is gone. A queuer makes sure somebody will drain (wakeOrHelp), and every holder re-checks
+// the queue as it gives the rights back (releaseRights), so no object waits for a merge nobody will run.
+//
+// Layer 5, with refcount.ts (the one import cycle: see there).
 
-import { H_LINK, H_TID, LINK_BITS, R_QUEUE, R_QUEUED, H_LOCAL, HEADER_SIZE, H_REFS, SLOT_SIZE, SLOT_BUSY } from "./layout";
-import { myRecord, recordOf, wakeOrHelp } from "./threads";
-import { mergeQueued, decrefAny } from "./refcount";
-import { releaseObjectBlock } from "./object";
+import {
+  GLOBAL_BASE, G_ORPHANS, H_LINK, H_LOCAL, H_SLOTS, H_TID, HEADER_SIZE, LINK_BITS, LINK_ORPHAN, R_HELPED,
+  R_OBJECTS_FREED, R_QUEUE, R_QUEUED, R_STATE, SLOT_BUSY, SLOT_SIZE, STATE_ACTIVE, STATE_FREE, STATE_HELPED,
+  STATE_PARKED, STATE_RECLAIMING,
+} from "./layout";
+import { DEBUG } from "./config";
+import { countStat, recordOf } from "./instance";
+import { freeBlock } from "./alloc";
+import { checkFreeable, decrefAny, mergeQueued } from "./refcount";
 
 /** Pushes `obj` (QUEUED just set by the caller) onto the queue of its owner, or merges it if there is none. */
 export function enqueue(obj: usize): void {
-  store<u64>(myRecord + R_QUEUED, load<u64>(myRecord + R_QUEUED) + 1);
+  countStat(R_QUEUED);
   // QUEUED was set by our CAS before this load, so an owner that later drops ownership does so after seeing it
   let tid = <u32>atomic.load<u16>(obj + H_TID);
   if (tid == 0) {
@@ -60,9 +72,57 @@ export function drainQueue(rec: usize): i32 {
   return n;
 }
 
-/** The queue of this thread, for waiting on it (idle owners) and for tests. */
+/** The word an idle owner waits on (and tests read): the head of `tid`'s queue. */
 export function queueAddress(tid: u32): usize {
   return recordOf(tid) + R_QUEUE;
+}
+
+// ---- who drains: the rights to a tid's local counts ---------------------------------------------------------------
+
+/**
+ * Gives the rights back (`to` = PARKED after helping, FREE after detaching), then re-checks the queue: an object
+ * pushed after our last drain but before this store would otherwise wait for a merge nobody is going to run.
+ * Push-then-check (enqueue) and store-then-check (here) are both sequentially consistent, so one side sees the other.
+ */
+export function releaseRights(rec: usize, to: u32): void {
+  let held = to == STATE_PARKED ? STATE_HELPED : STATE_RECLAIMING;
+  while (true) {
+    atomic.store<u32>(rec + R_STATE, to); // release the rights
+    if (to == STATE_PARKED) atomic.notify(rec + R_STATE); // the owner may be waiting in unparkSelf
+    if (atomic.load<u32>(rec + R_QUEUE) == 0) return; // after our store above: a push we miss sees our release
+    if (atomic.cmpxchg<u32>(rec + R_STATE, to, held) != to) return; // someone else holds them now and will drain
+    drainAndFree(rec); // while we still hold the rights: frees never run under a tid we no longer hold
+  }
+}
+
+/** Called by a queuer after it pushed onto `rec`'s queue: make sure somebody will merge it. */
+export function wakeOrHelp(rec: usize, wasEmpty: bool): void {
+  let s = atomic.load<u32>(rec + R_STATE); // after our push (SC): if we miss a release, its re-check sees the push
+  if (s == STATE_ACTIVE) {
+    // an idle owner waits (Atomics.waitAsync) on its queue word going non-zero
+    if (wasEmpty) atomic.notify(rec + R_QUEUE);
+  } else if (s == STATE_PARKED) {
+    // the owner sleeps inside biasrc: borrow its rights and merge for it (acquire: pairs with parkSelf's store)
+    if (atomic.cmpxchg<u32>(rec + R_STATE, STATE_PARKED, STATE_HELPED) == STATE_PARKED) {
+      if (DEBUG) countStat(R_HELPED);
+      drainAndFree(rec);
+      releaseRights(rec, STATE_PARKED);
+    }
+  } else if (s == STATE_FREE) {
+    // the owner is gone: the queue holds only abandoned (MERGED) objects; drain it under RECLAIMING
+    if (atomic.cmpxchg<u32>(rec + R_STATE, STATE_FREE, STATE_RECLAIMING) == STATE_FREE) {
+      drainAndFree(rec);
+      releaseRights(rec, STATE_FREE);
+    }
+  }
+  // HELPED / RECLAIMING: the holder drains again in releaseRights before letting go
+}
+
+/** Drains `rec`'s queue and runs the frees it caused. The caller holds that tid's rights. */
+export function drainAndFree(rec: usize): i32 {
+  let n = drainQueue(rec);
+  drainFrees();
+  return n;
 }
 
 // ---- deferred frees ---------------------------------------------------------------------------------------------
@@ -84,8 +144,8 @@ export function drainFrees(): void {
   while (pendingFrees != 0) {
     let obj = pendingFrees;
     pendingFrees = <usize>load<u32>(obj + H_LOCAL);
-    let refs = <usize>load<u16>(obj + H_REFS);
-    for (let i: usize = 0; i < refs; i++) {
+    let slots = <usize>load<u16>(obj + H_SLOTS);
+    for (let i: usize = 0; i < slots; i++) {
       // nobody else holds a reference, so no load_ref can be in the middle of this slot
       let child = <usize>(atomic.load<u32>(obj + HEADER_SIZE + i * SLOT_SIZE) & ~SLOT_BUSY);
       if (child != 0) decrefAny(child);
@@ -93,4 +153,14 @@ export function drainFrees(): void {
     releaseObjectBlock(obj);
   }
   draining = false;
+}
+
+/** The last step of freeing an object: clears LIVE and gives the block back. */
+function releaseObjectBlock(obj: usize): void {
+  checkFreeable(obj);
+  // before the block can be reused: a stale handle now reads "freed"
+  let link = atomic.xchg<u32>(obj + H_LINK, 0);
+  if (link & LINK_ORPHAN) atomic.sub<u32>(GLOBAL_BASE + G_ORPHANS, 1); // an orphan was freed after all
+  countStat(R_OBJECTS_FREED);
+  freeBlock(obj);
 }

@@ -13,6 +13,9 @@
 //
 // Store order (CPython needed gh-117657, gh-119999 and gh-121794 to get this right): a merger clears local and tid
 // BEFORE the CAS that publishes MERGED, because a thread that sees MERGED may free the object at once.
+//
+// Layer 5, with queue.ts: the one import cycle of assembly/ (a decrement may queue; a merge may free, and freeing
+// releases the children's references). CPython has the same pair in Objects/object.c and Python/brc.c.
 
 import {
   H_LOCAL, H_LINK, H_SHARED, H_TID, LINK_LIVE, LOCAL_IMMORTAL, OWNER_WORD_MASK, R_MERGES, R_OWNER_DECREFS,
@@ -21,7 +24,7 @@ import {
 } from "./layout";
 import { DEBUG } from "./config";
 import { E_BIASED_NEGATIVE, E_DOUBLE_FREE, E_LOCK_HELD, E_NOT_OWNER, E_SHARED_NEGATIVE, EFREED, fail } from "./errors";
-import { myRecord, myTid, myTidHigh, recordOf } from "./threads";
+import { countStat, myTid, myTidHigh, recordOf } from "./instance";
 import { enqueue, scheduleFree } from "./queue";
 
 @inline function sharedCount(s: i32): i32 {
@@ -32,10 +35,6 @@ import { enqueue, scheduleFree } from "./queue";
 @inline function encodeCount(count: i64, flags: i32): i32 {
   if (count >= <i64>SHARED_SATURATED) count = SHARED_SATURATED;
   return (<i32>count << SHARED_SHIFT) | flags;
-}
-
-@inline function bump(field: usize): void {
-  store<u64>(myRecord + field, load<u64>(myRecord + field) + 1);
 }
 
 /** Debug build: every operation first checks that the handle names a live object. */
@@ -57,7 +56,7 @@ import { enqueue, scheduleFree } from "./queue";
     // The whole u64 is stored (tid and refs unchanged, no carry): a u32 store followed by the next operation's
     // u64 load of the same address would defeat store-to-load forwarding (a 10x stall).
     store<u64>(obj, w + 1);
-    if (DEBUG) bump(R_OWNER_INCREFS);
+    if (DEBUG) countStat(R_OWNER_INCREFS);
     return;
   }
   increfSlow(obj, d);
@@ -73,7 +72,7 @@ function increfSlow(obj: usize, d: u64): void {
  * paths need no look at local: one load and a CAS.
  */
 function increfShared(obj: usize): void {
-  if (DEBUG) bump(R_SHARED_INCREFS);
+  if (DEBUG) countStat(R_SHARED_INCREFS);
   let s = atomic.load<i32>(obj + H_SHARED); // a guess for the CAS
   while (sharedCount(s) < SHARED_SATURATED) {
     // no ordering needed beyond the CAS itself: the caller already holds a reference, so the object stays alive
@@ -105,7 +104,7 @@ function increfShared(obj: usize): void {
 @inline export function decrefFast(obj: usize, w: u64): bool {
   if (ownerDelta(w) - 2 < <u64>(LOCAL_IMMORTAL - 2)) {
     store<u64>(obj, w - 1); // the whole word, as in incref: no borrow, since local >= 2
-    if (DEBUG) bump(R_OWNER_DECREFS);
+    if (DEBUG) countStat(R_OWNER_DECREFS);
     return true;
   }
   return false;
@@ -113,7 +112,7 @@ function increfShared(obj: usize): void {
 
 export function decrefSlow(obj: usize, d: u64): void {
   if (d == 1) {
-    if (DEBUG) bump(R_OWNER_DECREFS);
+    if (DEBUG) countStat(R_OWNER_DECREFS);
     mergeZeroLocal(obj);
   } else if (d == 0) {
     fail(E_BIASED_NEGATIVE, obj); // ours with local 0: ownership should have been dropped at zero
@@ -123,7 +122,7 @@ export function decrefSlow(obj: usize, d: u64): void {
 }
 
 @inline function decrefShared(obj: usize): void {
-  if (DEBUG) bump(R_SHARED_DECREFS);
+  if (DEBUG) countStat(R_SHARED_DECREFS);
   let s = atomic.load<i32>(obj + H_SHARED); // a guess for the CAS
   let next: i32;
   while (true) {
@@ -159,15 +158,28 @@ function mergeZeroLocal(obj: usize): void {
     return;
   }
   dropOwnership(obj);
+  publishMerged(obj, s, 0, SHARED_QUEUED); // a queued object stays queued: its owner's queue still holds it
+}
+
+/**
+ * Folds `add` into the shared count and sets MERGED in one CAS (retried from `s`, a guess), keeping the flags in
+ * `keep`; frees the object if that leaves count zero and no flag but MERGED. The caller dropped ownership first:
+ * this CAS publishes those stores to any thread that sees MERGED (pairs with decrefShared's CAS on the freeing side).
+ */
+function publishMerged(obj: usize, s: i32, add: i64, keep: i32): void {
   let next: i32;
   while (true) {
-    next = s | SHARED_MERGED;
-    // publishes MERGED (and our tid/local stores before it); pairs with decrefShared's CAS on the freeing side
+    let count = <i64>sharedCount(s);
+    if (count < <i64>SHARED_SATURATED) count += add;
+    next = encodeCount(count, SHARED_MERGED | (s & keep));
+    if (DEBUG) {
+      if (count < 0 && (next & SHARED_QUEUED) == 0) fail(E_SHARED_NEGATIVE, obj);
+    }
     let seen = atomic.cmpxchg<i32>(obj + H_SHARED, s, next);
     if (seen == s) break;
     s = seen;
   }
-  bump(R_MERGES);
+  countStat(R_MERGES);
   if (next == SHARED_MERGED) scheduleFree(obj);
 }
 
@@ -187,34 +199,20 @@ function mergeZeroLocal(obj: usize): void {
  * If the object is still owned, the caller holds the owner's rights (threads.ts) and folds the local count in.
  */
 export function mergeQueued(obj: usize): void {
-  let s = atomic.load<i32>(obj + H_SHARED); // a guess for the CAS below
+  let s = atomic.load<i32>(obj + H_SHARED); // a guess for the CAS in publishMerged
   // tid and MERGED: only the rights holder (us, if tid != 0) clears tid, so a non-zero tid here stays non-zero
   let tid = <u32>atomic.load<u16>(obj + H_TID);
-  let local: i64 = -1; // -1: nothing to fold in, ownership is already dropped
+  let local: i64 = 0; // nothing to fold in when ownership is already dropped
   if (tid != 0 && (s & SHARED_MERGED) == 0) {
     let l = load<u32>(obj + H_LOCAL);
     local = l == LOCAL_IMMORTAL ? <i64>SHARED_SATURATED : <i64>l;
     dropOwnership(obj);
+  } else {
+    // tid is 0: if MERGED is not set yet, a merger is between dropOwnership and its CAS, which keeps QUEUED; wait
+    // for it (MERGED, once set, stays), so that our count goes on top of its
+    while ((s & SHARED_MERGED) == 0) s = atomic.load<i32>(obj + H_SHARED);
   }
-  let next: i32;
-  while (true) {
-    if (local < 0 && (s & SHARED_MERGED) == 0) {
-      // tid is 0 but MERGED not yet set: a merger is between dropOwnership and its CAS; its CAS keeps QUEUED
-      s = atomic.load<i32>(obj + H_SHARED);
-      continue;
-    }
-    let count = <i64>sharedCount(s);
-    if (count < <i64>SHARED_SATURATED) count += (local < 0 ? 0 : local) - 1; // the queue's reference goes
-    if (DEBUG) {
-      if (count < 0) fail(E_SHARED_NEGATIVE, obj);
-    }
-    next = encodeCount(count, SHARED_MERGED); // QUEUED cleared: the object has left the queue
-    let seen = atomic.cmpxchg<i32>(obj + H_SHARED, s, next); // publishes MERGED and the cleared tid
-    if (seen == s) break;
-    s = seen;
-  }
-  bump(R_MERGES);
-  if (next == SHARED_MERGED) scheduleFree(obj);
+  publishMerged(obj, s, local - 1, 0); // the queue's reference goes, and QUEUED with it: the object left the queue
 }
 
 /** Detach: folds a dead owner's local count into the shared count. The caller holds that tid's rights. */
@@ -222,18 +220,7 @@ export function abandonObject(obj: usize): void {
   let l = load<u32>(obj + H_LOCAL);
   let local: i64 = l == LOCAL_IMMORTAL ? <i64>SHARED_SATURATED : <i64>l;
   dropOwnership(obj);
-  let s = atomic.load<i32>(obj + H_SHARED); // a guess for the CAS below
-  let next: i32;
-  while (true) {
-    let count = <i64>sharedCount(s);
-    if (count < <i64>SHARED_SATURATED) count += local;
-    next = encodeCount(count, SHARED_MERGED | (s & SHARED_QUEUED)); // a queued object stays queued
-    let seen = atomic.cmpxchg<i32>(obj + H_SHARED, s, next); // publishes MERGED after the tid/local stores
-    if (seen == s) break;
-    s = seen;
-  }
-  bump(R_MERGES);
-  if (next == SHARED_MERGED) scheduleFree(obj);
+  publishMerged(obj, atomic.load<i32>(obj + H_SHARED), local, SHARED_QUEUED); // a queued object stays queued
 }
 
 /** Makes the object immortal: every later incref and decref returns at once, and it is never freed. */

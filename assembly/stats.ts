@@ -1,15 +1,19 @@
 // Statistics, readable from any thread at any time without stopping the others.
-// Counters live in each thread's record (written by that thread only) and are summed here; while threads run
-// the sums are a recent snapshot, at a quiescent point they are exact. Record 0 (no thread) is included.
-// The atomic loads only avoid torn reads of counters others write: a snapshot needs no ordering.
+// Object counters live in each thread's record (written by that thread only) and are summed here; blocks and bytes
+// are counted from the page headers (the allocator keeps no counters on its fast path). While threads run the
+// figures are a recent snapshot; at a quiescent point they are exact. Record 0 (no thread) is included.
+// The atomic loads only avoid torn reads of words others write: a snapshot needs no ordering.
+//
+// Layer 9: reads the records and the pages.
 
 import {
-  GLOBAL_BASE, G_ATTACHED, G_LEAKED, MAP_FREE, PAGE_SIZE, R_BLOCKS_ALLOC, R_BLOCKS_FREED, R_BYTES_ALLOC,
-  R_BYTES_FREED, R_MERGES, R_OBJECTS_ALLOC, R_OBJECTS_FREED, R_QUEUED, R_OWNER_INCREFS, R_OWNER_DECREFS,
-  R_SHARED_INCREFS, R_SHARED_DECREFS, R_HELPED,
+  GLOBAL_BASE, G_ATTACHED, G_ORPHANS, MAP_FREE, MAP_LARGE, MAP_SMALL, PAGE_SIZE, P_BLOCK_SIZE, P_PAGES, R_MERGES,
+  R_OBJECTS_ALLOC, R_OBJECTS_FREED, R_QUEUED, R_OWNER_INCREFS, R_OWNER_DECREFS, R_SHARED_INCREFS,
+  R_SHARED_DECREFS, R_HELPED,
 } from "./layout";
-import { maxThreads, recordOf } from "./threads";
-import { mapGet, pageHigh } from "./pages";
+import { sumRecords } from "./instance";
+import { mapGet, pageAddress, pageHigh } from "./pages";
+import { liveBlocksOf } from "./alloc";
 
 export const STAT_LIVE_BLOCKS: i32 = 0;
 export const STAT_LIVE_BYTES: i32 = 1;
@@ -21,7 +25,7 @@ export const STAT_OBJECTS_ALLOCATED: i32 = 6;
 export const STAT_OBJECTS_FREED: i32 = 7;
 export const STAT_MERGES: i32 = 8;
 export const STAT_QUEUED: i32 = 9;
-export const STAT_LEAKED: i32 = 10;
+export const STAT_ORPHANS: i32 = 10;
 export const STAT_PAGE_HIGH: i32 = 11;
 export const STAT_OWNER_INCREFS: i32 = 12; // debug build only (0 in release)
 export const STAT_OWNER_DECREFS: i32 = 13;
@@ -30,9 +34,18 @@ export const STAT_SHARED_DECREFS: i32 = 15;
 export const STAT_HELPED_MERGES: i32 = 16;
 export const STAT_COUNT: i32 = 17;
 
-export function sumRecords(field: usize): u64 {
+/** Blocks handed out (`bytes` false) or their bytes (true), over every page. */
+function liveBlocks(bytes: bool): u64 {
   let total: u64 = 0;
-  for (let tid: u32 = 0; tid <= maxThreads; tid++) total += atomic.load<u64>(recordOf(tid) + field);
+  let high = pageHigh();
+  for (let i: u32 = 0; i < high; i++) {
+    let map = mapGet(i);
+    if (map != MAP_SMALL && map != MAP_LARGE) continue;
+    let page = pageAddress(i);
+    let n: u64 = map == MAP_LARGE ? 1 : <u64>liveBlocksOf(page);
+    total += bytes ? n * <u64>atomic.load<u32>(page + P_BLOCK_SIZE) : n;
+    if (map == MAP_LARGE) i += atomic.load<u32>(page + P_PAGES) - 1;
+  }
   return total;
 }
 
@@ -45,8 +58,8 @@ export function pagesInUse(): u32 {
 
 export function stat(which: i32): f64 {
   switch (which) {
-    case STAT_LIVE_BLOCKS: return <f64>(sumRecords(R_BLOCKS_ALLOC) - sumRecords(R_BLOCKS_FREED));
-    case STAT_LIVE_BYTES: return <f64>(sumRecords(R_BYTES_ALLOC) - sumRecords(R_BYTES_FREED));
+    case STAT_LIVE_BLOCKS: return <f64>liveBlocks(false);
+    case STAT_LIVE_BYTES: return <f64>liveBlocks(true);
     case STAT_PAGES_IN_USE: return <f64>pagesInUse();
     case STAT_MEMORY_BYTES: return <f64>memory.size() * <f64>PAGE_SIZE;
     case STAT_THREADS: return <f64>atomic.load<u32>(GLOBAL_BASE + G_ATTACHED);
@@ -55,7 +68,7 @@ export function stat(which: i32): f64 {
     case STAT_OBJECTS_FREED: return <f64>sumRecords(R_OBJECTS_FREED);
     case STAT_MERGES: return <f64>sumRecords(R_MERGES);
     case STAT_QUEUED: return <f64>sumRecords(R_QUEUED);
-    case STAT_LEAKED: return <f64>atomic.load<u32>(GLOBAL_BASE + G_LEAKED);
+    case STAT_ORPHANS: return <f64>atomic.load<u32>(GLOBAL_BASE + G_ORPHANS);
     case STAT_PAGE_HIGH: return <f64>pageHigh();
     case STAT_OWNER_INCREFS: return <f64>sumRecords(R_OWNER_INCREFS);
     case STAT_OWNER_DECREFS: return <f64>sumRecords(R_OWNER_DECREFS);

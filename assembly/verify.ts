@@ -4,30 +4,28 @@
 // Returns OK or the first error code; brc_last_error_address names the page or object.
 // Every atomic load here only avoids torn reads of words others may write: verify needs no ordering, because by
 // contract no other thread is inside a biasrc call while it runs.
+//
+// Layer 9: reads everything, changes nothing.
 
 import {
   HEAP_OBJECT, H_LINK, H_LOCAL, H_SHARED, H_TID, LINK_BITS, LINK_LIVE, LOCAL_IMMORTAL, MAP_FREE, MAP_LARGE,
   MAP_SMALL, MAP_TAIL, PAGE_ABANDONED, PAGE_HEADER_SIZE, PAGE_SIZE, P_BLOCK_SIZE, P_BUMP, P_CAPACITY, P_CLASS,
-  P_KIND, P_LOCAL_FREE, P_OWNER, P_PAGES, P_STATE, P_THREAD_FREE, P_USED, R_BLOCKS_ALLOC, R_BLOCKS_FREED,
-  R_OBJECTS_ALLOC, R_OBJECTS_FREED, R_QUEUE, R_STATE, SHARED_MERGED, SHARED_QUEUED, SHARED_SATURATED,
+  P_KIND, P_LOCAL_FREE, P_OWNER, P_PAGES, P_STATE, P_THREAD_FREE, P_USED, R_OBJECTS_ALLOC, R_OBJECTS_FREED, R_QUEUE, R_STATE, SHARED_MERGED, SHARED_QUEUED, SHARED_SATURATED,
   SHARED_SHIFT, SIZE_CLASSES, SLOT_BUSY, STATE_ACTIVE, STATE_PARKED, THREAD_FREE_FULL, HEAP_KINDS, LARGE_CLASS,
 } from "./layout";
 import {
   E_COUNT_MISMATCH, E_DEAD_REFERENCE, E_MERGED_OWNED, E_OWNER_GONE, E_PAGE_CORRUPT, E_QUEUED_TWICE,
   E_SHARED_NEGATIVE, E_BIASED_NEGATIVE, OK, setError,
 } from "./errors";
-import { maxThreads, recordOf } from "./threads";
+import { maxThreads, recordOf, sumRecords } from "./instance";
 import { mapGet, pageAddress, pageHigh } from "./pages";
 import { classBlockSize } from "./alloc";
-import { refCount, slotAddress, validateObject } from "./object";
-import { sumRecords } from "./stats";
+import { slotCount, slotAddress, validateObject } from "./object";
 
-let liveBlocks: u64 = 0;
 let liveObjects: u64 = 0;
 let queuedObjects: u64 = 0;
 
 export function verifyHeap(): i32 {
-  liveBlocks = 0;
   liveObjects = 0;
   queuedObjects = 0;
   let queueEntries: u64 = 0;
@@ -48,8 +46,7 @@ export function verifyHeap(): i32 {
     if (map == MAP_LARGE) i += load<u32>(page + P_PAGES) - 1;
   }
   if (queueEntries != queuedObjects) return setError(E_QUEUED_TWICE, 0);
-  if (liveBlocks != sumRecords(R_BLOCKS_ALLOC) - sumRecords(R_BLOCKS_FREED)) return setError(E_COUNT_MISMATCH, 0);
-  if (liveObjects != sumRecords(R_OBJECTS_ALLOC) - sumRecords(R_OBJECTS_FREED)) return setError(E_COUNT_MISMATCH, 1);
+  if (liveObjects != sumRecords(R_OBJECTS_ALLOC) - sumRecords(R_OBJECTS_FREED)) return setError(E_COUNT_MISMATCH, 0);
   return OK;
 }
 
@@ -87,7 +84,6 @@ function verifySmallPage(page: usize): i32 {
   if (<i64>load<u32>(page + P_USED) != <i64>bump - local) return setError(E_PAGE_CORRUPT, page);
   let live = <i64>bump - local - remote;
   if (live < 0) return setError(E_PAGE_CORRUPT, page);
-  liveBlocks += <u64>live;
   if (kind != HEAP_OBJECT) return OK;
   let objects: i64 = 0;
   let block = page + PAGE_HEADER_SIZE;
@@ -121,7 +117,6 @@ function verifyLargeRun(page: usize, index: u32, high: u32): i32 {
     return setError(E_PAGE_CORRUPT, page);
   }
   for (let k: u32 = 1; k < pages; k++) if (mapGet(index + k) != MAP_TAIL) return setError(E_PAGE_CORRUPT, page);
-  liveBlocks++;
   if (load<u32>(page + P_KIND) != HEAP_OBJECT) return OK;
   let obj = page + PAGE_HEADER_SIZE;
   if ((atomic.load<u32>(obj + H_LINK) & LINK_LIVE) == 0) return setError(E_PAGE_CORRUPT, obj);
@@ -153,8 +148,8 @@ function verifyObject(obj: usize): i32 {
   if (count < 0 && !queued) return setError(E_SHARED_NEGATIVE, obj);
   let immortal = local == LOCAL_IMMORTAL || count >= SHARED_SATURATED;
   if (!immortal && <i64>local + <i64>count - (queued ? 1 : 0) <= 0) return setError(E_DEAD_REFERENCE, obj);
-  let refs = refCount(obj);
-  for (let i: u32 = 0; i < refs; i++) {
+  let slots = slotCount(obj);
+  for (let i: u32 = 0; i < slots; i++) {
     let child = atomic.load<u32>(slotAddress(obj, i));
     if (child & SLOT_BUSY) return setError(E_PAGE_CORRUPT, obj);
     if (child != 0 && validateObject(<usize>child) != OK) return setError(E_DEAD_REFERENCE, obj);

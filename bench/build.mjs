@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { newestMtime } from '../scripts/lib/files.mjs';
+import { sharedModuleProblems } from '../scripts/lib/wasm-sections.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const asc = join(root, 'node_modules', '.bin', 'asc');
@@ -22,24 +23,6 @@ const modules = [
 
 const newest = (path) => newestMtime(root, path);
 
-/** Number of data segments in a wasm binary (section 11), walking the section headers. */
-export function dataSegmentCount(bytes) {
-  let pos = 8;
-  const leb = () => {
-    let result = 0, shift = 0, byte;
-    do { byte = bytes[pos++]; result |= (byte & 0x7f) << shift; shift += 7; } while (byte & 0x80);
-    return result >>> 0;
-  };
-  while (pos < bytes.length) {
-    const id = bytes[pos++];
-    const size = leb();
-    const end = pos + size;
-    if (id === 11) return leb();
-    pos = end;
-  }
-  return 0;
-}
-
 /** Builds what is stale; returns the paths of the modules. Throws if a build fails or a shared module has data. */
 export function buildBench({ force = false, log = (m) => process.stderr.write(`${m}\n`) } = {}) {
   for (const m of modules) {
@@ -53,8 +36,8 @@ export function buildBench({ force = false, log = (m) => process.stderr.write(`$
   }
   for (const m of modules.filter((m) => m.shared)) {
     // a data segment would be re-applied over the shared memory by every worker's instantiation
-    const n = dataSegmentCount(readFileSync(join(root, m.out)));
-    if (n !== 0) throw new Error(`${m.out} has ${n} data segment(s); a shared-memory module must have none`);
+    const problems = sharedModuleProblems(readFileSync(join(root, m.out)));
+    if (problems.length > 0) throw new Error(`${m.out} has ${problems.join(' and ')}; a shared-memory module must have none`);
   }
   return Object.fromEntries(modules.map((m) => [m.target, join(root, m.out)]));
 }

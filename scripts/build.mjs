@@ -18,6 +18,8 @@ const steps = [
     cmd: [bin('asc'), '--config', 'asconfig.json', '--target', 'single'] },
   { name: 'wasm single-thread debug', outputs: ['build/biasrc.single.debug.wasm'], inputs: ['assembly', 'asconfig.json'],
     cmd: [bin('asc'), '--config', 'asconfig.json', '--target', 'single-debug'] },
+  { name: 'abi contract', outputs: ['src/generated/abi.ts'], inputs: ['build/biasrc.wasm', 'assembly/index.ts', 'scripts/gen-abi.mjs'],
+    cmd: [process.execPath, join(root, 'scripts', 'gen-abi.mjs')] },
   { name: 'typescript', outputs: ['dist/index.js'], inputs: ['src', 'tsconfig.json'],
     cmd: [bin('tsc'), '-p', 'tsconfig.json'] },
 ];

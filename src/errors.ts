@@ -1,19 +1,16 @@
 /**
- * Errors. The numeric codes are defined once, in assembly/errors.ts, and exported by the wasm module as globals;
- * this file maps them to the string codes users see and to readable messages.
+ * Errors. The numeric codes are defined once, in assembly/errors.ts; src/generated/abi.ts carries them from the built
+ * module. This file maps them to the string codes users see and to readable messages.
  */
+
+import { ABI_CONSTANTS, ERROR_CODE_NAMES } from './generated/abi.js';
 
 export type BrcErrorCode =
   | 'EINVAL' | 'EFREED' | 'ENOMEM' | 'ETHREADS' | 'EINIT' | 'ELAYOUT' | 'ENOTATTACHED' | 'EATTACHED'
   | 'ENOTLOCKED' | 'EBUSY' | 'ELOCKS' | 'ECLOSED' | 'ENOTSHARED' | 'EINVARIANT';
 
-/** Error codes the wasm module reports, by name; the numbers come from the module's exports. */
-export const WASM_ERROR_NAMES = [
-  'EINVAL', 'EFREED', 'ENOMEM', 'ETHREADS', 'EINIT', 'ELAYOUT', 'ENOTATTACHED', 'EATTACHED', 'ENOTLOCKED', 'EBUSY', 'ELOCKS',
-  'E_BIASED_NEGATIVE', 'E_SHARED_NEGATIVE', 'E_QUEUED_TWICE', 'E_NOT_OWNER', 'E_DOUBLE_FREE', 'E_MERGED_OWNED',
-  'E_DEAD_REFERENCE', 'E_PAGE_CORRUPT', 'E_COUNT_MISMATCH', 'E_LOCK_HELD', 'E_OWNER_GONE',
-] as const;
-export type WasmErrorName = (typeof WASM_ERROR_NAMES)[number];
+/** Error codes the wasm module reports, by name (generated from the module). */
+export type WasmErrorName = (typeof ERROR_CODE_NAMES)[number];
 
 const DESCRIPTIONS: Record<WasmErrorName, string> = {
   EINVAL: 'invalid argument',
@@ -57,29 +54,19 @@ export class BrcError extends Error {
   }
 }
 
-/** Maps the module's numeric codes to names; built from the module's exported globals. */
-export class ErrorTable {
-  private readonly byNumber = new Map<number, WasmErrorName>();
+const NAME_OF_CODE = new Map<number, WasmErrorName>(ERROR_CODE_NAMES.map((name) => [ABI_CONSTANTS[name], name]));
 
-  constructor(exports: WebAssembly.Exports) {
-    for (const name of WASM_ERROR_NAMES) {
-      const global = exports[name] as WebAssembly.Global | undefined;
-      if (global === undefined) throw new Error(`biasrc.wasm does not export error code ${name}`);
-      this.byNumber.set(Number(global.value), name);
-    }
-  }
+/** The name of one of the module's numeric error codes. */
+export function errorName(code: number): WasmErrorName | undefined {
+  return NAME_OF_CODE.get(code);
+}
 
-  name(code: number): WasmErrorName | undefined {
-    return this.byNumber.get(code);
-  }
-
-  /** A BrcError for a numeric code from the module; `what` says which call or handle it concerns. */
-  error(code: number, what: string, handle?: number, cause?: unknown): BrcError {
-    const name = this.byNumber.get(code);
-    if (name === undefined) return new BrcError('EINVARIANT', `${what}: unknown error code ${code}`, { handle, cause });
-    const userCode: BrcErrorCode = name.startsWith('E_') ? 'EINVARIANT' : (name as BrcErrorCode);
-    return new BrcError(userCode, `${what}: ${DESCRIPTIONS[name]} (${name})`, { handle, detail: name, cause });
-  }
+/** A BrcError for a numeric code from the module; `what` says which call or handle it concerns. */
+export function coreError(code: number, what: string, handle?: number, cause?: unknown): BrcError {
+  const name = NAME_OF_CODE.get(code);
+  if (name === undefined) return new BrcError('EINVARIANT', `${what}: unknown error code ${code}`, { handle, cause });
+  const userCode: BrcErrorCode = name.startsWith('E_') ? 'EINVARIANT' : (name as BrcErrorCode);
+  return new BrcError(userCode, `${what}: ${DESCRIPTIONS[name]} (${name})`, { handle, detail: name, cause });
 }
 
 /** Formats a handle the way messages name it. */

@@ -6,11 +6,14 @@
  * no JS work, no allocation per call, and no validation either.
  */
 
-import { BrcError, ErrorTable, handleName } from './errors.js';
+import { BrcError, coreError } from './errors.js';
 import { canBlock, NOT_SHARED_MESSAGE, sharedMemoryAvailable } from './env.js';
-import { STAT_NAMES, readStatIndices, type Layout, type StatName, type Stats } from './layout.js';
+import { LAYOUT, STAT_INDICES, type Layout, type Stats } from './layout.js';
 import { Ref } from './ref.js';
-import { HeapThread, spawnThread, type SpawnOptions } from './thread.js';
+import { Checker, closedError } from './check.js';
+import { Locks } from './locks.js';
+import { ThreadGroup } from './lifecycle.js';
+import type { HeapThread, SpawnOptions } from './thread.js';
 import {
   compileCore, createSharedMemory, instantiateCore, memoryPages, type BrcExports, type CoreInstance,
   type MemoryOptions, type WasmSource,
@@ -42,7 +45,7 @@ export interface ObjectInfo {
   queued: boolean;
   immortal: boolean;
   locked: boolean;
-  refs: number;
+  slots: number;
   bytes: number;
 }
 
@@ -54,14 +57,13 @@ export interface HeapShare {
   checked: boolean;
 }
 
-const MAX_OBJECT_BYTES = 0x7fff_0000;
-
 export class Heap {
   /** The wasm exports (the raw ABI, docs/ABI.md): no checks at all. */
   readonly raw: BrcExports;
   readonly memory: WebAssembly.Memory;
   readonly module: WebAssembly.Module;
-  readonly layout: Layout;
+  /** Every constant of the core, by its name in assembly/ (offsets, limits, flags, error codes). */
+  readonly layout: Layout = LAYOUT;
   readonly checked: boolean;
   readonly debug: boolean;
   /** True for the threaded build over shared memory; false for the single-thread fallback. */
@@ -71,26 +73,24 @@ export class Heap {
   /** In a worker: the workerData given to spawn. */
   workerData: unknown = undefined;
 
-  readonly #errors: ErrorTable;
-  readonly #stats: [StatName, number][];
-  readonly #threads = new Set<HeapThread>();
+  readonly #check: Checker;
+  readonly #locks: Locks;
+  readonly #threads: ThreadGroup;
   #closed = false;
   #queueIndex = -1;
-  readonly #busy: number;
 
   private constructor(core: CoreInstance, module: WebAssembly.Module, debug: boolean, checked: boolean, shared: boolean) {
     this.raw = core.exports;
     this.memory = core.memory;
     this.module = module;
-    this.layout = core.layout;
-    this.#errors = core.errors;
-    this.#stats = readStatIndices(core.raw);
-    this.#busy = Number((core.raw.EBUSY as WebAssembly.Global).value);
     this.debug = debug;
     this.checked = checked;
     this.shared = shared;
+    this.#check = new Checker(this.raw, () => this.#closed);
+    this.#locks = new Locks(this.raw, this.#check);
+    this.#threads = new ThreadGroup(this.raw);
     const tid = this.raw.brc_thread_attach();
-    if (tid === 0) throw this.#errors.error(this.raw.brc_last_error(), 'attaching this thread to the heap');
+    if (tid === 0) throw coreError(this.raw.brc_last_error(), 'attaching this thread to the heap');
     this.tid = tid;
     this.raw.brc_set_can_block(canBlock() ? 1 : 0);
     if (!checked) {
@@ -122,7 +122,7 @@ export class Heap {
     const memory = shared ? createSharedMemory({ initialMiB, maximumMiB }) : new WebAssembly.Memory({ initial, maximum });
     const core = await instantiateCore(module, memory);
     const rc = core.exports.brc_init(maxThreads, maximum);
-    if (rc !== 0) throw core.errors.error(rc, 'Heap.create');
+    if (rc !== 0) throw coreError(rc, 'Heap.create');
     return new Heap(core, module, debug, options.checked ?? true, shared);
   }
 
@@ -130,118 +130,98 @@ export class Heap {
   static async join(share: HeapShare): Promise<Heap> {
     const core = await instantiateCore(share.module, share.memory);
     const rc = core.exports.brc_attach_memory();
-    if (rc !== 0) throw core.errors.error(rc, 'joinHeap');
+    if (rc !== 0) throw coreError(rc, 'joinHeap');
     return new Heap(core, share.module, share.debug, share.checked, true);
   }
 
   // ---- objects ----------------------------------------------------------------------------------------------------
 
-  /** A new object with `bytes` payload bytes (zeroed) and `refs` null slots; the caller holds its one reference. */
-  alloc(bytes: number, refs = 0): Handle {
-    this.#open('alloc');
-    if (!Number.isInteger(bytes) || bytes < 0 || bytes > MAX_OBJECT_BYTES) {
-      throw new BrcError('EINVAL', `alloc: bytes must be an integer from 0 to ${MAX_OBJECT_BYTES}, not ${String(bytes)}`);
+  /** A new object with `bytes` payload bytes (zeroed) and `slots` null slots; the caller holds its one reference. */
+  alloc(bytes: number, slots = 0): Handle {
+    this.#check.open('alloc');
+    if (!Number.isInteger(bytes) || bytes < 0 || bytes > LAYOUT.MAX_OBJECT_BYTES) {
+      throw new BrcError('EINVAL', `alloc: bytes must be an integer from 0 to ${LAYOUT.MAX_OBJECT_BYTES}, not ${String(bytes)}`);
     }
-    if (!Number.isInteger(refs) || refs < 0 || refs > this.layout.MAX_REFS) {
-      throw new BrcError('EINVAL', `alloc: refs must be an integer from 0 to ${this.layout.MAX_REFS}, not ${String(refs)}`);
+    if (!Number.isInteger(slots) || slots < 0 || slots > LAYOUT.MAX_SLOTS) {
+      throw new BrcError('EINVAL', `alloc: slots must be an integer from 0 to ${LAYOUT.MAX_SLOTS}, not ${String(slots)}`);
     }
-    const handle = this.#trap('alloc', 0, () => this.raw.brc_alloc(bytes, refs));
-    if (handle === 0) throw this.#errors.error(this.raw.brc_last_error(), `alloc(${bytes}, ${refs})`);
+    const handle = this.#check.trap('alloc', 0, () => this.raw.brc_alloc(bytes, slots));
+    if (handle === 0) throw coreError(this.raw.brc_last_error(), `alloc(${bytes}, ${slots})`);
     return handle;
   }
 
   incref(handle: Handle): void {
-    this.#check(handle, 'incref');
-    this.#trap('incref', handle, () => this.raw.brc_incref(handle));
+    this.#check.handle(handle, 'incref');
+    this.#check.trap('incref', handle, () => this.raw.brc_incref(handle));
   }
 
   decref(handle: Handle): void {
-    this.#check(handle, 'decref');
-    this.#trap('decref', handle, () => this.raw.brc_decref(handle));
+    this.#check.handle(handle, 'decref');
+    this.#check.trap('decref', handle, () => this.raw.brc_decref(handle));
   }
 
   /** Stores `child` (or 0) in slot `index`: takes a new reference to it and releases the slot's old object. */
   setRef(handle: Handle, index: number, child: Handle): void {
-    this.#checkSlot(handle, index, 'setRef');
-    if (child !== 0) this.#check(child, 'setRef');
-    this.#trap('setRef', handle, () => this.raw.brc_set_ref(handle, index, child));
+    this.#check.slot(handle, index, 'setRef');
+    if (child !== 0) this.#check.handle(child, 'setRef');
+    this.#check.trap('setRef', handle, () => this.raw.brc_set_ref(handle, index, child));
   }
 
   /** The slot's object, borrowed: valid while you hold `handle` and nobody replaces the slot. 0 if empty. */
   getRef(handle: Handle, index: number): Handle {
-    this.#checkSlot(handle, index, 'getRef');
+    this.#check.slot(handle, index, 'getRef');
     return this.raw.brc_get_ref(handle, index);
   }
 
   /** The slot's object with a new reference for you (release it), safe against a concurrent setRef. 0 if empty. */
   loadRef(handle: Handle, index: number): Handle {
-    this.#checkSlot(handle, index, 'loadRef');
-    return this.#trap('loadRef', handle, () => this.raw.brc_load_ref(handle, index));
+    this.#check.slot(handle, index, 'loadRef');
+    return this.#check.trap('loadRef', handle, () => this.raw.brc_load_ref(handle, index));
   }
 
   /** The payload bytes. The view stays valid after the memory grows (shared memory never moves). */
   bytes(handle: Handle): Uint8Array {
-    this.#check(handle, 'bytes');
+    this.#check.handle(handle, 'bytes');
     return new Uint8Array(this.memory.buffer, this.raw.brc_payload(handle), this.raw.brc_info_bytes(handle));
   }
 
   view(handle: Handle): DataView {
-    this.#check(handle, 'view');
+    this.#check.handle(handle, 'view');
     return new DataView(this.memory.buffer, this.raw.brc_payload(handle), this.raw.brc_info_bytes(handle));
   }
 
-  // ---- locks ------------------------------------------------------------------------------------------------------
+  // ---- locks (locks.ts) -------------------------------------------------------------------------------------------
 
   /** Takes the object's mutex, waiting if another thread holds it (spinning on a browser's main thread). */
   lock(handle: Handle): void {
-    this.#check(handle, 'lock');
-    const rc = this.#trap('lock', handle, () => this.raw.brc_lock(handle));
-    if (rc !== 0) throw this.#errors.error(rc, `lock(${handleName(handle)})`, handle);
+    this.#locks.lock(handle);
   }
 
   /** Takes the mutex if it is free; returns whether it did. */
   tryLock(handle: Handle): boolean {
-    this.#check(handle, 'tryLock');
-    const rc = this.raw.brc_try_lock(handle);
-    if (rc === 0) return true;
-    if (rc === this.#busy) return false;
-    throw this.#errors.error(rc, `tryLock(${handleName(handle)})`, handle);
+    return this.#locks.tryLock(handle);
   }
 
   unlock(handle: Handle): void {
-    this.#check(handle, 'unlock');
-    const rc = this.raw.brc_unlock(handle);
-    if (rc !== 0) throw this.#errors.error(rc, `unlock(${handleName(handle)})`, handle);
+    this.#locks.unlock(handle);
   }
 
   /** Runs `fn` holding the object's mutex; unlocks when it returns, throws, or its promise settles. */
   withLock<T>(handle: Handle, fn: () => T): T {
-    this.lock(handle);
-    let result: T;
-    try {
-      result = fn();
-    } catch (error) {
-      this.unlock(handle);
-      throw error;
-    }
-    if (result instanceof Promise) {
-      return result.finally(() => this.unlock(handle)) as T;
-    }
-    this.unlock(handle);
-    return result;
+    return this.#locks.withLock(handle, fn);
   }
 
   // ---- other operations -------------------------------------------------------------------------------------------
 
   /** Makes the object immortal: never freed, and every later incref/decref returns at once. */
   immortalize(handle: Handle): void {
-    this.#check(handle, 'immortalize');
+    this.#check.handle(handle, 'immortalize');
     this.raw.brc_immortalize(handle);
   }
 
   info(handle: Handle): ObjectInfo {
-    this.#check(handle, 'info');
-    const x = this.raw, L = this.layout;
+    this.#check.handle(handle, 'info');
+    const x = this.raw, L = LAYOUT;
     const shared = x.brc_info_shared(handle);
     return {
       owner: x.brc_info_owner(handle),
@@ -251,105 +231,71 @@ export class Heap {
       queued: (shared & L.SHARED_QUEUED) !== 0,
       immortal: x.brc_info_immortal(handle) === 1,
       locked: (x.brc_info_lock(handle) & L.LINK_LOCKED) !== 0,
-      refs: x.brc_info_refs(handle),
+      slots: x.brc_info_slots(handle),
       bytes: x.brc_info_bytes(handle),
     };
   }
 
   /** Wraps a reference you hold in a Ref (`using r = heap.ref(h)` releases it at the end of the block). */
   ref(handle: Handle): Ref {
-    this.#check(handle, 'ref');
+    this.#check.handle(handle, 'ref');
     return new Ref(this, handle);
   }
 
   /** Merges the objects other threads queued for this one; returns how many. Also runs by itself when idle. */
   collect(): number {
-    this.#open('collect');
+    this.#check.open('collect');
     return this.raw.brc_collect();
   }
 
   /** Heap-wide statistics, readable while other threads run. */
   stats(): Stats {
-    this.#open('stats');
+    this.#check.open('stats');
     const stats = {} as Stats;
-    for (const [name, index] of this.#stats) stats[name] = this.raw.brc_stat(index);
+    for (const [name, index] of STAT_INDICES) stats[name] = this.raw.brc_stat(index);
     return stats;
   }
 
   /** Walks the whole heap and checks every invariant; throws BrcError EINVARIANT naming the first bad object. */
   verify(): void {
-    this.#open('verify');
+    this.#check.open('verify');
     const rc = this.raw.brc_verify();
     if (rc !== 0) {
       const at = this.raw.brc_last_error_address();
-      throw this.#errors.error(rc, `verify: at address 0x${at.toString(16)}`, at);
+      throw coreError(rc, `verify: at address 0x${at.toString(16)}`, at);
     }
   }
 
-  // ---- threads ----------------------------------------------------------------------------------------------------
+  // ---- threads (lifecycle.ts) --------------------------------------------------------------------------------------
 
   /** Starts a worker that joins this heap (it calls joinHeap from 'biasrc/worker'); resolves once it attached. */
   async spawn(url: URL | string, options: SpawnOptions = {}): Promise<HeapThread> {
-    this.#open('spawn');
+    this.#check.open('spawn');
     if (!this.shared) throw new BrcError('ENOTSHARED', `spawn: ${NOT_SHARED_MESSAGE}`);
     const share: HeapShare = { module: this.module, memory: this.memory, debug: this.debug, checked: this.checked };
-    const thread = await spawnThread(url, share, options, {
-      detach: (tid, generation) => this.#detachDead(tid, generation),
-      stop: (tid, generation) => this.#stopThread(tid, generation),
-    });
-    this.#threads.add(thread);
-    void thread.exited.then(() => this.#threads.delete(thread));
-    return thread;
+    return this.#threads.spawn(url, share, options);
   }
 
   /** Threads started by this heap's spawn that are still running. */
   get threads(): HeapThread[] {
-    return [...this.#threads];
+    return this.#threads.running;
   }
 
   /** Ends the threads this heap spawned, detaches this thread and releases the heap here. Later calls: ECLOSED. */
   async close(): Promise<void> {
     if (this.#closed) return;
-    await Promise.all([...this.#threads].map((thread) => thread.terminate()));
+    await this.#threads.close();
     this.#closed = true;
     if (this.#queueIndex >= 0) Atomics.notify(new Int32Array(this.memory.buffer), this.#queueIndex);
     this.raw.brc_thread_detach();
     if (!this.checked) {
-      const closed = () => { throw this.#closedError('a call'); };
+      const closed = () => { throw closedError('a call'); };
       this.incref = this.decref = this.getRef = this.loadRef = this.setRef = closed;
     }
   }
 
   get closed(): boolean {
     return this.#closed;
-  }
-
-  /**
-   * Before terminating a worker: ask it to stop at its next operation boundary and wait until it sits there, or is
-   * seen outside any operation twice a grace period apart, so it never dies in the middle of one (threads.ts).
-   */
-  async #stopThread(tid: number, generation: number): Promise<void> {
-    const x = this.raw;
-    if (this.#closed || x.brc_thread_generation(tid) !== generation || x.brc_thread_state(tid) === this.layout.STATE_FREE) return;
-    x.brc_thread_request_stop(tid);
-    let outside = 0;
-    for (let waited = 0; waited < 10_000; waited += 1) {
-      const state = x.brc_thread_stop_state(tid);
-      if (state === 2) return; // stopped at a boundary
-      // outside any operation (3: asleep in a lock wait): safe if still so a grace period later, because a thread
-      // that marked an operation just before we asked may not have made its mark visible yet
-      outside = state === 0 || state === 3 ? outside + 1 : 0;
-      if (outside >= 2) return;
-      await new Promise((resolve) => setTimeout(resolve, 1));
-    }
-  }
-
-  /** A worker exited or was terminated: detach its tid unless it detached itself (or the tid was reused). */
-  #detachDead(tid: number, generation: number): void {
-    if (this.#closed) return;
-    if (this.raw.brc_thread_state(tid) === this.layout.STATE_FREE) return;
-    if (this.raw.brc_thread_generation(tid) !== generation) return;
-    this.raw.brc_thread_detach_dead(tid);
   }
 
   /** While the event loop is idle, merge what other threads queue for us as soon as they queue it. */
@@ -369,44 +315,4 @@ export class Heap {
     };
     wait();
   }
-
-  // ---- checks -----------------------------------------------------------------------------------------------------
-
-  #open(what: string): void {
-    if (this.#closed) throw this.#closedError(what);
-  }
-
-  #closedError(what: string): BrcError {
-    return new BrcError('ECLOSED', `${what}: the heap is closed in this thread`);
-  }
-
-  #check(handle: unknown, what: string): void {
-    if (this.#closed) throw this.#closedError(what);
-    if (typeof handle !== 'number' || !Number.isInteger(handle) || handle <= 0 || handle > 0xffff_ffff) {
-      throw new BrcError('EINVAL', `${what}(${handleName(handle as number)}): not a handle (handles are positive integers)`, { handle: handle as number });
-    }
-    const rc = this.raw.brc_validate(handle);
-    if (rc !== 0) throw this.#errors.error(rc, `${what}(${handleName(handle)})`, handle);
-  }
-
-  #checkSlot(handle: Handle, index: unknown, what: string): void {
-    this.#check(handle, what);
-    const refs = this.raw.brc_info_refs(handle);
-    if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= refs) {
-      throw new BrcError('EINVAL', `${what}(${handleName(handle)}, ${String(index)}): slot index out of range (the object has ${refs} slots)`, { handle });
-    }
-  }
-
-  /** Runs a wasm call, turning a debug-build trap into a BrcError that says which invariant broke. */
-  #trap<T>(what: string, handle: Handle, call: () => T): T {
-    try {
-      return call();
-    } catch (error) {
-      if (!(error instanceof WebAssembly.RuntimeError)) throw error;
-      const at = this.raw.brc_last_error_address();
-      throw this.#errors.error(this.raw.brc_last_error(), `${what}(${handleName(handle)}) trapped at address 0x${at.toString(16)}`, handle, error);
-    }
-  }
 }
-
-export { STAT_NAMES };

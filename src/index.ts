@@ -8,7 +8,8 @@ export { Heap, type Handle, type HeapOptions, type ObjectInfo, type HeapShare } 
 export { Ref } from './ref.js';
 export { HeapThread, type SpawnOptions } from './thread.js';
 export { BrcError, type BrcErrorCode } from './errors.js';
-export { STAT_NAMES, readLayout, type Layout, type Stats, type StatName } from './layout.js';
+export { LAYOUT, STAT_NAMES, type Layout, type Stats, type StatName } from './layout.js';
+export { errorName } from './errors.js';
 export {
   compileCore, createSharedMemory, instantiateCore, coreImports, defaultWasmUrl, type BrcExports, type CoreInstance,
   type CompileOptions, type MemoryOptions, type WasmSource,

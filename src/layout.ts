@@ -1,68 +1,49 @@
 /**
- * The heap layout as the TypeScript side sees it: every number comes from the wasm module's exported globals
- * (assembly/layout.ts is the one definition), read once per module.
+ * The heap layout and the ABI as the TypeScript side sees them. Every number comes from src/generated/abi.ts, which
+ * scripts/gen-abi.mjs writes from the built module at build time (assembly/layout.ts is the one definition); when a
+ * module is loaded, checkModule makes sure it is the one this file was generated from.
  */
 
-export interface Layout {
-  PAGE_SIZE: number;
-  HEADER_SIZE: number;
-  SLOT_SIZE: number;
-  H_LOCAL: number;
-  H_TID: number;
-  H_REFS: number;
-  H_SHARED: number;
-  H_LINK: number;
-  SHARED_QUEUED: number;
-  SHARED_MERGED: number;
-  SHARED_SHIFT: number;
-  SHARED_SATURATED: number;
-  LOCAL_IMMORTAL: number;
-  LINK_LOCKED: number;
-  LINK_LIVE: number;
-  MAX_REFS: number;
-  DEFAULT_MAX_THREADS: number;
-  MAX_THREADS_LIMIT: number;
-  GLOBAL_BASE: number;
-  SMALL_MAX: number;
-  BLOCK_ALIGN: number;
-  STAT_COUNT: number;
-  STATE_FREE: number;
-  STATE_PARKED: number;
+import { ABI_CONSTANTS, EXPORT_ARITY, STAT_EXPORTS, type AbiConstantName } from './generated/abi.js';
+import { BrcError } from './errors.js';
+
+/** Every constant of the core (offsets, limits, flags, codes), by its name in assembly/. */
+export const LAYOUT = ABI_CONSTANTS;
+export type Layout = typeof ABI_CONSTANTS;
+
+type CamelCase<S extends string> = S extends `${infer Head}_${infer Tail}` ? `${Lowercase<Head>}${Capitalize<CamelCase<Tail>>}` : Lowercase<S>;
+
+/** 'STAT_LIVE_BLOCKS' -> 'liveBlocks'. */
+function statName<S extends string>(exportName: S): CamelCase<S extends `STAT_${infer R}` ? R : S> {
+  return exportName.slice(5).toLowerCase().replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()) as never;
 }
 
-const NAMES: (keyof Layout)[] = [
-  'PAGE_SIZE', 'HEADER_SIZE', 'SLOT_SIZE', 'H_LOCAL', 'H_TID', 'H_REFS', 'H_SHARED', 'H_LINK', 'SHARED_QUEUED',
-  'SHARED_MERGED', 'SHARED_SHIFT', 'SHARED_SATURATED', 'LOCAL_IMMORTAL', 'LINK_LOCKED', 'LINK_LIVE', 'MAX_REFS',
-  'DEFAULT_MAX_THREADS', 'MAX_THREADS_LIMIT', 'GLOBAL_BASE', 'SMALL_MAX', 'BLOCK_ALIGN', 'STAT_COUNT', 'STATE_FREE', 'STATE_PARKED',
-];
-
-/** Statistics by name, in the order of the module's STAT_* indices. */
-export const STAT_NAMES = [
-  'liveBlocks', 'liveBytes', 'pagesInUse', 'memoryBytes', 'threads', 'liveObjects', 'objectsAllocated',
-  'objectsFreed', 'merges', 'queued', 'leaked', 'pageHigh', 'ownerIncrefs', 'ownerDecrefs', 'sharedIncrefs',
-  'sharedDecrefs', 'helpedMerges',
-] as const;
-export type StatName = (typeof STAT_NAMES)[number];
+export type StatName = CamelCase<(typeof STAT_EXPORTS)[number] extends `STAT_${infer R}` ? R : never>;
 export type Stats = Record<StatName, number>;
 
-/** 'liveBlocks' -> 'STAT_LIVE_BLOCKS': the module's global that holds the statistic's index. */
-function statExport(name: StatName): string {
-  return `STAT_${name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
-}
+/** Statistics by name, in the order of the module's STAT_* indices. */
+export const STAT_NAMES: readonly StatName[] = STAT_EXPORTS.map(statName) as StatName[];
 
-function globalValue(exports: WebAssembly.Exports, name: string): number {
-  const global = exports[name] as WebAssembly.Global | undefined;
-  if (global === undefined) throw new Error(`biasrc.wasm does not export ${name}`);
-  return Number(global.value);
-}
+/** [name, index] pairs for brc_stat. */
+export const STAT_INDICES: readonly (readonly [StatName, number])[] = STAT_EXPORTS.map((e) => [statName(e), LAYOUT[e]] as const);
 
-export function readLayout(exports: WebAssembly.Exports): Layout {
-  const layout = {} as Layout;
-  for (const name of NAMES) layout[name] = globalValue(exports, name) >>> 0;
-  return layout;
-}
-
-/** [name, index] pairs for brc_stat, read from the module. */
-export function readStatIndices(exports: WebAssembly.Exports): [StatName, number][] {
-  return STAT_NAMES.map((name) => [name, globalValue(exports, statExport(name))]);
+/**
+ * Throws ELAYOUT unless `exports` belong to a module built from the same assembly/ as this package: every constant
+ * has the value src/generated/abi.ts records, and every function exists with the expected number of parameters.
+ */
+export function checkModule(exports: WebAssembly.Exports, what: string): void {
+  const mismatch = (detail: string) => new BrcError('ELAYOUT',
+    `${what}: this wasm module does not match this version of biasrc (${detail}); load the wasm shipped with the package`);
+  for (const [name, expected] of Object.entries(ABI_CONSTANTS) as [AbiConstantName, number][]) {
+    const global = exports[name] as WebAssembly.Global | undefined;
+    if (!(global instanceof WebAssembly.Global)) throw mismatch(`it exports no constant ${name}`);
+    const value = global.value as number | bigint;
+    const actual = typeof value === 'bigint' ? Number(value) : value >>> 0;
+    if (actual !== expected) throw mismatch(`${name} is ${actual}, expected ${expected}`);
+  }
+  for (const [name, arity] of Object.entries(EXPORT_ARITY)) {
+    const fn = exports[name];
+    if (typeof fn !== 'function') throw mismatch(`it exports no function ${name}`);
+    if (fn.length !== arity) throw mismatch(`${name} takes ${fn.length} parameters, expected ${arity}`);
+  }
 }

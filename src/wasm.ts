@@ -6,58 +6,11 @@
  * numbers in and out, so WebAssembly.instantiate with `{ env: { memory } }` is all it takes.
  */
 
-import { readLayout, type Layout } from './layout.js';
-import { ErrorTable } from './errors.js';
+import { checkModule } from './layout.js';
 import { isNode } from './env.js';
+import type { BrcExports } from './generated/abi.js';
 
-/** The raw ABI (docs/ABI.md). Handles and addresses are numbers; 0 is null. */
-export interface BrcExports {
-  brc_init(maxThreads: number, memoryMaxPages: number): number;
-  brc_attach_memory(): number;
-  brc_thread_attach(): number;
-  brc_thread_detach(): number;
-  brc_thread_detach_dead(tid: number): number;
-  brc_thread_id(): number;
-  brc_thread_state(tid: number): number;
-  brc_thread_request_stop(tid: number): number;
-  brc_thread_stop_state(tid: number): number;
-  brc_thread_generation(tid: number): number;
-  brc_set_can_block(canBlock: number): void;
-  brc_queue_address(tid: number): number;
-  brc_queue_pending(): number;
-  brc_malloc(size: number): number;
-  brc_free(block: number): void;
-  brc_usable_size(block: number): number;
-  brc_alloc(bytes: number, refs: number): number;
-  brc_incref(obj: number): void;
-  brc_decref(obj: number): void;
-  brc_set_ref(obj: number, index: number, child: number): void;
-  brc_get_ref(obj: number, index: number): number;
-  brc_load_ref(obj: number, index: number): number;
-  brc_lock(obj: number): number;
-  brc_try_lock(obj: number): number;
-  brc_unlock(obj: number): number;
-  brc_immortalize(obj: number): void;
-  brc_collect(): number;
-  brc_validate(obj: number): number;
-  brc_validate_slot(obj: number, index: number): number;
-  brc_info_owner(obj: number): number;
-  brc_info_local(obj: number): number;
-  brc_info_shared(obj: number): number;
-  brc_info_immortal(obj: number): number;
-  brc_info_refs(obj: number): number;
-  brc_info_bytes(obj: number): number;
-  brc_info_lock(obj: number): number;
-  brc_payload(obj: number): number;
-  brc_verify(): number;
-  brc_stat(which: number): number;
-  brc_last_error(): number;
-  brc_last_error_address(): number;
-  brc_is_debug(): number;
-  brc_empty(): void;
-  brc_debug_set_counts(obj: number, local: number, sharedCount: number): number;
-  brc_header_size(): number;
-}
+export type { BrcExports };
 
 export type WasmSource = URL | string | WebAssembly.Module | BufferSource;
 
@@ -109,13 +62,11 @@ export function createSharedMemory(options: MemoryOptions = {}): WebAssembly.Mem
   return new WebAssembly.Memory({ initial, maximum, shared: true });
 }
 
-/** One thread's instance of the core over `memory`, with the layout and error table read from it. */
+/** One thread's instance of the core over `memory`. */
 export interface CoreInstance {
   exports: BrcExports;
   raw: WebAssembly.Exports;
   memory: WebAssembly.Memory;
-  layout: Layout;
-  errors: ErrorTable;
 }
 
 /**
@@ -132,8 +83,10 @@ export function coreImports(memory: WebAssembly.Memory): WebAssembly.Imports {
   return { env: { memory, biasrc_wait } };
 }
 
+/** Instantiates the core over `memory`; ELAYOUT if the module is not the build this package was generated from. */
 export async function instantiateCore(module: WebAssembly.Module, memory: WebAssembly.Memory): Promise<CoreInstance> {
   const instance = await WebAssembly.instantiate(module, coreImports(memory));
   const raw = instance.exports;
-  return { exports: raw as unknown as BrcExports, raw, memory, layout: readLayout(raw), errors: new ErrorTable(raw) };
+  checkModule(raw, 'loading biasrc.wasm');
+  return { exports: raw as unknown as BrcExports, raw, memory };
 }

@@ -2,43 +2,38 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { freshHeap, runWorkers, stat, verify, coreModule } from './helpers/core.js';
-import { createSharedMemory, instantiateCore } from '../dist/index.js';
+import { createSharedMemory, errorName, instantiateCore } from '../dist/index.js';
 
 const MiB = 1024 * 1024;
 
-/** Section ids of a wasm binary (11 = data, 12 = data count). */
-function sectionIds(bytes: Uint8Array): number[] {
-  const ids: number[] = [];
-  let at = 8;
-  const leb = () => { let n = 0, shift = 0, b; do { b = bytes[at++]; n |= (b & 0x7f) << shift; shift += 7; } while (b & 0x80); return n >>> 0; };
-  while (at < bytes.length) { const id = bytes[at++]; const size = leb(); ids.push(id); at += size; }
-  return ids;
-}
+// @ts-expect-error: a plain .mjs helper without types
+import { sharedModuleProblems } from '../scripts/lib/wasm-sections.mjs';
 
 describe('build', () => {
   for (const file of ['biasrc.wasm', 'biasrc.debug.wasm']) {
-    it(`${file} imports one shared memory (and the host's wait) and has no data section`, () => {
+    it(`${file} imports one shared memory (and the host's wait) and has no data section and no start function`, () => {
       const bytes = new Uint8Array(readFileSync(new URL(`../build/${file}`, import.meta.url)));
-      const ids = sectionIds(bytes);
-      expect(ids).not.toContain(11);
-      expect(ids).not.toContain(12);
+      expect(sharedModuleProblems(bytes)).toEqual([]);
       const module = new WebAssembly.Module(bytes);
       const imports = WebAssembly.Module.imports(module).map((i) => `${i.module}.${i.name}:${i.kind}`).sort();
       expect(imports).toEqual(['env.biasrc_wait:function', 'env.memory:memory']);
     });
   }
 
-  it('a module with a data segment is caught by the check', () => {
-    // (module (memory 1) (data (i32.const 0) "x")): proves sectionIds finds a data section when there is one
+  it('a module with a data segment, or with a start function, is caught by the check', () => {
+    // (module (memory 1) (data (i32.const 0) "x")): proves the walk finds a data section when there is one
     const withData = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 5, 3, 1, 0, 1, 11, 7, 1, 0, 65, 0, 11, 1, 120]);
-    expect(sectionIds(withData)).toContain(11);
+    expect(sharedModuleProblems(withData)).toEqual(['a data section']);
+    // (module (func) (start 0))
+    const withStart = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 8, 1, 0, 10, 4, 1, 2, 0, 11]);
+    expect(sharedModuleProblems(withStart)).toEqual(['a start function']);
   });
 });
 
 describe('layout and threads', () => {
   it('initialises once; a second brc_init is refused', async () => {
     const { core } = await freshHeap();
-    expect(core.errors.name(core.exports.brc_init(64, 4096))).toBe('EINIT');
+    expect(errorName(core.exports.brc_init(64, 4096))).toBe('EINIT');
     expect(verify(core)).toBe('ok');
   });
 
@@ -46,7 +41,7 @@ describe('layout and threads', () => {
     const memory = createSharedMemory({ initialMiB: 1, maximumMiB: 16 });
     const core = await instantiateCore(await coreModule(false), memory);
     expect(core.exports.brc_thread_attach()).toBe(0);
-    expect(core.errors.name(core.exports.brc_last_error())).toBe('ELAYOUT');
+    expect(errorName(core.exports.brc_last_error())).toBe('ELAYOUT');
   });
 
   it('gives tids from 1, refuses past maxThreads, and reuses a detached tid with a new generation', async () => {
@@ -56,9 +51,9 @@ describe('layout and threads', () => {
     expect(others[0].exports.brc_thread_attach()).toBe(2);
     expect(others[1].exports.brc_thread_attach()).toBe(3);
     expect(others[2].exports.brc_thread_attach()).toBe(0);
-    expect(others[2].errors.name(others[2].exports.brc_last_error())).toBe('ETHREADS');
-    expect(others[0].errors.name(others[0].exports.brc_thread_attach())).toBe(undefined); // 0: already attached
-    expect(others[0].errors.name(others[0].exports.brc_last_error())).toBe('EATTACHED');
+    expect(errorName(others[2].exports.brc_last_error())).toBe('ETHREADS');
+    expect(errorName(others[0].exports.brc_thread_attach())).toBe(undefined); // 0: already attached
+    expect(errorName(others[0].exports.brc_last_error())).toBe('EATTACHED');
     const generation = heap.core.exports.brc_thread_generation(2);
     expect(others[0].exports.brc_thread_detach()).toBe(0);
     expect(others[2].exports.brc_thread_attach()).toBe(2);
@@ -126,7 +121,7 @@ describe('allocator, one thread', () => {
     const exhaust = (size: number) => {
       const blocks: number[] = [];
       for (let p; (p = x.brc_malloc(size)) !== 0;) blocks.push(p);
-      expect(core.errors.name(x.brc_last_error())).toBe('ENOMEM');
+      expect(errorName(x.brc_last_error())).toBe('ENOMEM');
       return blocks;
     };
     const small = exhaust(48);

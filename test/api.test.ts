@@ -45,7 +45,7 @@ describe('objects and counts', () => {
     const heap = await heapFor();
     const a = heap.alloc(10, 2);
     expect(heap.tid).toBe(1);
-    expect(heap.info(a)).toEqual({ owner: 1, local: 1, shared: 0, merged: false, queued: false, immortal: false, locked: false, refs: 2, bytes: 24 });
+    expect(heap.info(a)).toEqual({ owner: 1, local: 1, shared: 0, merged: false, queued: false, immortal: false, locked: false, slots: 2, bytes: 24 });
     // bytes is the usable payload: 10 asked, rounded up to the 48-byte block (16 header + 2 slots + 24)
     heap.incref(a);
     expect(heap.info(a).local).toBe(2);
@@ -174,7 +174,7 @@ describe('errors: every code, and the heap unchanged after a bad call', () => {
     expectCode(() => heap.loadRef(a, 0.5), 'EINVAL');
     expectCode(() => heap.setRef(a, 0, gone), 'EFREED');
     expectCode(() => heap.alloc(-1), 'EINVAL', /alloc: bytes must be/);
-    expectCode(() => heap.alloc(8, 70_000), 'EINVAL', /refs must be/);
+    expectCode(() => heap.alloc(8, 70_000), 'EINVAL', /slots must be/);
     expect(heap.stats()).toEqual(before);
     heap.verify();
     heap.decref(a);
@@ -266,7 +266,7 @@ describe('workers', () => {
     expect(heap.info(a).locked).toBe(false);
     heap.lock(a); // recovered: we can take it
     heap.unlock(a);
-    expect(heap.stats().leaked).toBe(0); // a is ours: not orphaned
+    expect(heap.stats().orphans).toBe(0); // a is ours: not orphaned
     heap.decref(a);
     heap.decref(a); // the reference the dead worker held: the test knows it is gone
     heap.verify();

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { freshHeap, runWorkers, stat, verify, type TestHeap } from './helpers/core.js';
 import { info } from './helpers/info.js';
-import { instantiateCore, type CoreInstance } from '../dist/index.js';
+import { LAYOUT, errorName, instantiateCore, type CoreInstance } from '../dist/index.js';
 
 async function secondThread(heap: TestHeap): Promise<CoreInstance> {
   const other = await instantiateCore(heap.module, heap.memory);
@@ -18,7 +18,7 @@ function expectClean(heap: TestHeap, liveObjects = 0) {
   expect(verify(heap.core)).toBe('ok');
 }
 
-const freed = (c: CoreInstance, obj: number) => c.errors.name(c.exports.brc_validate(obj));
+const freed = (c: CoreInstance, obj: number) => errorName(c.exports.brc_validate(obj));
 
 describe('biased counting, one thread', () => {
   it('owner path: plain local counts, freed when the last reference goes', async () => {
@@ -125,10 +125,10 @@ describe('biased counting, one thread', () => {
     x.brc_decref(a);
     expect(info(heap.core, a).local).toBe(0xffffffff);
     const c = x.brc_alloc(0, 0);
-    expect(x.brc_debug_set_counts(c, 1, heap.core.layout.SHARED_SATURATED - 1)).toBe(0);
+    expect(x.brc_debug_set_counts(c, 1, LAYOUT.SHARED_SATURATED - 1)).toBe(0);
     b.exports.brc_incref(c); // shared reaches the saturation point
     b.exports.brc_incref(c);
-    expect(info(heap.core, c)).toMatchObject({ shared: heap.core.layout.SHARED_SATURATED, immortal: true });
+    expect(info(heap.core, c)).toMatchObject({ shared: LAYOUT.SHARED_SATURATED, immortal: true });
     b.exports.brc_decref(c);
     x.brc_decref(c);
     expect(freed(heap.core, c)).toBe(undefined);
@@ -206,12 +206,12 @@ describe('biased counting, one thread', () => {
     const a = x.brc_alloc(0, 0);
     x.brc_lock(a);
     expect(x.brc_info_lock(a)).toBe(1);
-    expect(heap.core.errors.name(b.exports.brc_try_lock(a))).toBe('EBUSY');
-    expect(heap.core.errors.name(b.exports.brc_unlock(a))).toBe('ENOTLOCKED'); // b does not hold it
+    expect(errorName(b.exports.brc_try_lock(a))).toBe('EBUSY');
+    expect(errorName(b.exports.brc_unlock(a))).toBe('ENOTLOCKED'); // b does not hold it
     expect(x.brc_unlock(a)).toBe(0);
     expect(b.exports.brc_try_lock(a)).toBe(0);
     expect(b.exports.brc_unlock(a)).toBe(0);
-    expect(heap.core.errors.name(x.brc_unlock(a))).toBe('ENOTLOCKED');
+    expect(errorName(x.brc_unlock(a))).toBe('ENOTLOCKED');
     x.brc_decref(a);
     expectClean(heap);
   });
@@ -220,11 +220,11 @@ describe('biased counting, one thread', () => {
     const heap = await freshHeap({ maximumMiB: 16 });
     const x = heap.core.exports;
     expect(x.brc_alloc(8, 70_000)).toBe(0);
-    expect(heap.core.errors.name(x.brc_last_error())).toBe('EINVAL');
+    expect(errorName(x.brc_last_error())).toBe('EINVAL');
     expect(x.brc_alloc(0x7fffffff, 0)).toBe(0);
-    expect(heap.core.errors.name(x.brc_last_error())).toBe('EINVAL');
+    expect(errorName(x.brc_last_error())).toBe('EINVAL');
     expect(x.brc_alloc(64 * 1024 * 1024, 0)).toBe(0);
-    expect(heap.core.errors.name(x.brc_last_error())).toBe('ENOMEM');
+    expect(errorName(x.brc_last_error())).toBe('ENOMEM');
     expectClean(heap);
   });
 
@@ -234,7 +234,7 @@ describe('biased counting, one thread', () => {
     const a = x.brc_alloc(0, 0);
     x.brc_decref(a);
     expect(() => x.brc_decref(a)).toThrow(WebAssembly.RuntimeError);
-    expect(heap.core.errors.name(x.brc_last_error())).toBe('EFREED');
+    expect(errorName(x.brc_last_error())).toBe('EFREED');
     expect(x.brc_last_error_address()).toBe(a);
     expectClean(heap);
   });
@@ -277,9 +277,9 @@ describe('biased counting, one thread', () => {
     x.brc_incref(o);
     b.exports.brc_decref(o);
     const deadTid = b.exports.brc_thread_id();
-    expect(heap.core.errors.name(x.brc_thread_detach_dead(heap.tid))).toBe('EINVAL'); // not ourselves
+    expect(errorName(x.brc_thread_detach_dead(heap.tid))).toBe('EINVAL'); // not ourselves
     expect(x.brc_thread_detach_dead(deadTid)).toBe(0);
-    expect(heap.core.errors.name(x.brc_thread_detach_dead(deadTid))).toBe('ENOTATTACHED');
+    expect(errorName(x.brc_thread_detach_dead(deadTid))).toBe('ENOTATTACHED');
     x.brc_decref(o);
     expectClean(heap);
   });

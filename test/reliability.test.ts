@@ -42,7 +42,7 @@ describe('killed workers', () => {
       const report = await stressRun({ seed, workers: 3, ms: 500, kills: 1 + (run % 2) });
       expect(report.killed).toBe(1 + (run % 2));
       expect(report.liveObjects).toBe(report.expectedLive); // exactly what the dead still held, never freed twice
-      expect(report.leaked).toBeLessThanOrEqual(report.liveObjects);
+      expect(report.orphans).toBeLessThanOrEqual(report.liveObjects);
     }, 60_000);
   }
 });

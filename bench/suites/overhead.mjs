@@ -26,7 +26,7 @@ export default async function overhead(ctx) {
     const usable = x.brc_info_bytes(handles[0]);
     for (const h of handles) x.brc_decref(h);
     x.brc_thread_detach();
-    rows.push({ name: `payload ${payload} B`, payload, header: x.brc_header_size(), block, usable, overhead: block - payload, footprint });
+    rows.push({ name: `payload ${payload} B`, payload, header: x.HEADER_SIZE.value, block, usable, overhead: block - payload, footprint });
   }
 
   return {

@@ -1,6 +1,6 @@
 // Test helpers for the raw ABI: a fresh heap in this thread, and worker threads started on a barrier.
 import { Worker } from 'node:worker_threads';
-import { compileCore, createSharedMemory, instantiateCore, type CoreInstance } from '../../dist/index.js';
+import { compileCore, createSharedMemory, errorName, instantiateCore, type CoreInstance } from '../../dist/index.js';
 
 export interface TestHeap {
   module: WebAssembly.Module;
@@ -38,7 +38,7 @@ export function stat(core: CoreInstance, name: string): number {
 export function verify(core: CoreInstance): string {
   const rc = core.exports.brc_verify();
   if (rc === 0) return 'ok';
-  return `${core.errors.name(rc)} at 0x${core.exports.brc_last_error_address().toString(16)}`;
+  return `${errorName(rc)} at 0x${core.exports.brc_last_error_address().toString(16)}`;
 }
 
 export interface WorkerRun<T> {

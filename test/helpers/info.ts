@@ -1,4 +1,4 @@
-import type { CoreInstance } from '../../dist/index.js';
+import { LAYOUT, errorName as nameOf, type CoreInstance } from '../../dist/index.js';
 
 /** Decoded header of an object, for assertions. */
 export function info(core: CoreInstance, obj: number) {
@@ -7,13 +7,13 @@ export function info(core: CoreInstance, obj: number) {
   return {
     owner: x.brc_info_owner(obj),
     local: x.brc_info_local(obj) >>> 0,
-    shared: shared >> core.layout.SHARED_SHIFT,
-    queued: (shared & core.layout.SHARED_QUEUED) !== 0,
-    merged: (shared & core.layout.SHARED_MERGED) !== 0,
+    shared: shared >> LAYOUT.SHARED_SHIFT,
+    queued: (shared & LAYOUT.SHARED_QUEUED) !== 0,
+    merged: (shared & LAYOUT.SHARED_MERGED) !== 0,
     immortal: x.brc_info_immortal(obj) === 1,
   };
 }
 
-export function errorName(core: CoreInstance, code: number): string | undefined {
-  return core.errors.name(code);
+export function errorName(_core: CoreInstance, code: number): string | undefined {
+  return nameOf(code);
 }

@@ -2,6 +2,7 @@
 // `kills` of the workers are terminated at random moments meanwhile. Then everybody releases everything, and the
 // run checks: live objects equal exactly what the killed workers still held (and what that reaches), each object
 // was freed at most once (debug build), verify() is clean. Returns a report; throws on the first violation.
+import { describeThreads } from './records.mjs';
 import { Heap } from 'biasrc';
 import { createShared, Player, rng, HELD_CAPACITY, PHASE_RUN, PHASE_STOP, PHASE_RELEASE, PHASE_LEAVE, ARRIVED, STOPPED, RELEASED } from './ops.mjs';
 
@@ -24,15 +25,9 @@ export async function stressRun({ seed, workers = 4, ms = 1000, kills = 0, debug
   const diagnose = (where) => {
     const x = heap.raw;
     const i32 = new Int32Array(heap.memory.buffer);
-    const R = (name) => Number(x[name].value); // record field offsets, from the module (layout.ts)
+    const R = (name) => Number(x[name].value); // offsets from the module (layout.ts)
     const hex = (v) => `0x${(v >>> 0).toString(16)}`;
-    const threadsNow = Array.from({ length: workers + 1 }, (_, i) => i + 1).map((tid) => {
-      const rec = x.brc_queue_address(tid) - R('R_QUEUE'); // the tid's record
-      const held = i32[(rec + R('R_LOCKS_HELD')) >> 2];
-      const table = Array.from(i32.subarray((rec + R('R_LOCK_TABLE')) >> 2, ((rec + R('R_LOCK_TABLE')) >> 2) + held)).map(hex);
-      return `tid ${tid}: state ${x.brc_thread_state(tid)} stop ${x.brc_thread_stop_state(tid)} ` +
-        `queue ${hex(i32[(rec + R('R_QUEUE')) >> 2])} inOp ${i32[(rec + R('R_IN_OP')) >> 2]} locks [${table}]`;
-    });
+    const threadsNow = describeThreads(x, heap.memory, Array.from({ length: workers + 1 }, (_, i) => i + 1));
     const link = R('H_LINK');
     const locking = Array.from(shared.locking).map((h) => (h === 0 ? '-' : `${hex(h)}:${hex(i32[(h + link) >> 2])}`));
     return new Error(`seed ${seed}: stuck ${where}; control ${Array.from(shared.control.slice(0, 4))}; doing ${Array.from(shared.doing)}; ` +
@@ -111,14 +106,14 @@ export async function stressRun({ seed, workers = 4, ms = 1000, kills = 0, debug
     const h = stack.pop();
     if (reachable.has(h)) continue;
     reachable.add(h);
-    const refs = heap.info(h).refs; // throws EFREED if a dead thread's reference was lost
-    for (let i = 0; i < refs; i++) { const c = heap.getRef(h, i); if (c !== 0) stack.push(c); }
+    const slots = heap.info(h).slots; // throws EFREED if a dead thread's reference was lost
+    for (let i = 0; i < slots; i++) { const c = heap.getRef(h, i); if (c !== 0) stack.push(c); }
   }
   const stats = heap.stats();
   heap.verify();
   const report = {
     seed, workers, ms, killed: dead.length, ops: main.ops, liveObjects: stats.liveObjects, expectedLive: reachable.size,
-    leaked: stats.leaked, objectsAllocated: stats.objectsAllocated, objectsFreed: stats.objectsFreed,
+    orphans: stats.orphans, objectsAllocated: stats.objectsAllocated, objectsFreed: stats.objectsFreed,
     merges: stats.merges, queued: stats.queued, threadsLeft: stats.threads,
   };
   await watchdog.terminate();

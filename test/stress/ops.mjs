@@ -97,15 +97,15 @@ export class Player {
       heap.decref(this.held[at]);
       this.drop(at);
     } else if (r < 0.68) {
-      const parent = this.held[this.pick()], refs = heap.info(parent).refs;
-      if (refs === 0) return;
+      const parent = this.held[this.pick()], slots = heap.info(parent).slots;
+      if (slots === 0) return;
       const child = this.held[this.pick()];
-      const slot = Math.floor(this.rand() * refs);
+      const slot = Math.floor(this.rand() * slots);
       heap.setRef(parent, slot, this.level(child) < this.level(parent) && this.rand() < 0.8 ? child : 0);
     } else if (r < 0.8 && this.count < HELD_CAPACITY) {
-      const parent = this.held[this.pick()], refs = heap.info(parent).refs;
-      if (refs === 0) return;
-      const child = heap.loadRef(parent, Math.floor(this.rand() * refs));
+      const parent = this.held[this.pick()], slots = heap.info(parent).slots;
+      if (slots === 0) return;
+      const child = heap.loadRef(parent, Math.floor(this.rand() * slots));
       if (child !== 0) this.hold(child);
     } else if (r < 0.86) {
       const h = this.held[this.pick()];

@@ -1,12 +1,12 @@
 // Shared by the test workers: attach to the heap in workerData, and a barrier so that threads really overlap.
 import { workerData } from 'node:worker_threads';
-import { instantiateCore } from '../../dist/index.js';
+import { errorName, instantiateCore } from '../../dist/index.js';
 import { barrier as waitAtBarrier, rng } from '../../scripts/lib/threads.mjs';
 
 export async function attach() {
   const core = await instantiateCore(workerData.module, workerData.memory);
   const tid = core.exports.brc_thread_attach();
-  if (tid === 0) throw new Error(`attach failed: ${core.errors.name(core.exports.brc_last_error())}`);
+  if (tid === 0) throw new Error(`attach failed: ${errorName(core.exports.brc_last_error())}`);
   return { core, x: core.exports, tid };
 }
 

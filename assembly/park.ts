@@ -1,0 +1,38 @@
+// Parking: a thread about to sleep inside biasrc lends the rights to its local counts, so that other threads can
+// merge its queue while it sleeps (queue.ts wakeOrHelp), and takes them back when it wakes.
+//
+//   ACTIVE --parkSelf--> PARKED --a queuer's CAS--> HELPED --releaseRights--> PARKED --unparkSelf--> ACTIVE
+//
+// Asleep and parked is a safe point: a thread may be terminated there (safepoint.ts stopState reports it).
+//
+// Layer 6: imports the queues (to drain and to help), the safe points and the instance.
+
+import { R_QUEUE, R_STATE, STATE_ACTIVE, STATE_HELPED, STATE_PARKED } from "./layout";
+import { myRecord, myTid } from "./instance";
+import { enterOp, leaveOp } from "./safepoint";
+import { drainAndFree, wakeOrHelp } from "./queue";
+import { waitOn } from "./host";
+
+/** Before blocking: lets other threads merge this thread's queue while it sleeps. */
+export function parkSelf(): void {
+  if (myTid == 0) return;
+  drainAndFree(myRecord);
+  // release: our local-count stores happen before a helper's acquiring CAS PARKED -> HELPED
+  atomic.store<u32>(myRecord + R_STATE, STATE_PARKED);
+  // A push between our drain and the store above saw ACTIVE and only notified, which nobody waits for while we
+  // sleep on a lock: look again now that we are PARKED, and merge it ourselves (as a helper would). Found by the
+  // model (docs/MODEL.md).
+  if (atomic.load<u32>(myRecord + R_QUEUE) != 0) wakeOrHelp(myRecord, false);
+  leaveOp(); // asleep and parked is a safe point: we may be terminated here
+}
+
+/** After blocking: takes the rights back, waiting while a helper holds them. */
+export function unparkSelf(): void {
+  if (myTid == 0) return;
+  let state = myRecord + R_STATE;
+  enterOp();
+  // acquire: the helper's writes (merged counts) happen before our next local-count access
+  while (atomic.cmpxchg<u32>(state, STATE_PARKED, STATE_ACTIVE) != STATE_PARKED) {
+    waitOn(state, STATE_HELPED); // releaseRights notifies after storing PARKED
+  }
+}
