@@ -4,7 +4,9 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { newestMtime } from './lib/files.mjs';
+import { sharedModuleProblems } from './lib/wasm-sections.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const bin = (name) => join(root, 'node_modules', '.bin', name);
@@ -37,4 +39,14 @@ for (const step of steps) {
     process.exit(result.status ?? 1);
   }
   console.log(`build: ${step.name} (${Date.now() - started} ms)`);
+}
+
+// Every thread instantiates the same module over one memory: a data segment or a start function would run again
+// at each instantiation (assemblyscript-threads notes; docs/ABI.md "Build").
+for (const file of ['build/biasrc.wasm', 'build/biasrc.debug.wasm', 'build/biasrc.single.wasm', 'build/biasrc.single.debug.wasm']) {
+  const problems = sharedModuleProblems(readFileSync(join(root, file)));
+  if (problems.length > 0) {
+    console.error(`build: ${file} has ${problems.join(' and ')}; a module shared by threads must have none`);
+    process.exit(1);
+  }
 }
