@@ -9,18 +9,18 @@
 import { BrcError, coreError } from './errors.js';
 import { canBlock, NOT_SHARED_MESSAGE, sharedMemoryAvailable } from './env.js';
 import { LAYOUT, STAT_INDICES, type Layout, type Stats } from './layout.js';
-import { Ref } from './ref.js';
+import { Ref, type Handle } from './ref.js';
 import { Checker, closedError } from './check.js';
 import { Locks } from './locks.js';
 import { ThreadGroup } from './lifecycle.js';
-import type { HeapThread, SpawnOptions } from './thread.js';
+import type { HeapShare, HeapThread, SpawnOptions } from './thread.js';
 import {
   compileCore, createSharedMemory, instantiateCore, memoryPages, type BrcExports, type CoreInstance,
   type MemoryOptions, type WasmSource,
 } from './wasm.js';
 
-/** An object's handle: its address in the shared memory. A plain number, so it travels in postMessage. */
-export type Handle = number;
+export type { Handle } from './ref.js';
+export type { HeapShare } from './thread.js';
 
 export interface HeapOptions {
   /** Most threads attached at once (default 64, at most 4096). */
@@ -47,14 +47,6 @@ export interface ObjectInfo {
   locked: boolean;
   slots: number;
   bytes: number;
-}
-
-/** What a worker needs to join a heap; sent by spawn, read by joinHeap. */
-export interface HeapShare {
-  module: WebAssembly.Module;
-  memory: WebAssembly.Memory;
-  debug: boolean;
-  checked: boolean;
 }
 
 export class Heap {

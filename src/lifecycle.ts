@@ -9,7 +9,7 @@
 import { LAYOUT } from './layout.js';
 import { HeapThread, spawnThread, type SpawnOptions } from './thread.js';
 import type { BrcExports } from './generated/abi.js';
-import type { HeapShare } from './heap.js';
+import type { HeapShare } from './thread.js';
 
 /** Milliseconds a thread asked to stop may take to reach a boundary before it is terminated anyway. */
 const STOP_PATIENCE_STEPS = 10_000;

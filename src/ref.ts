@@ -1,16 +1,23 @@
 /** Ref: one reference held in a JS variable, released by `using`, `release()` or never twice. */
 
-import type { Handle, Heap } from './heap.js';
+/** An object's handle: its address in the shared memory. A plain number, so it travels in postMessage. */
+export type Handle = number;
+
+/** What a Ref needs of its heap: counting. */
+export interface Counting {
+  incref(handle: Handle): void;
+  decref(handle: Handle): void;
+}
 
 // TypeScript's downlevel `using` looks Symbol.dispose up at run time; Node 20 has it, older engines may not.
 (Symbol as { dispose?: symbol }).dispose ??= Symbol.for('Symbol.dispose');
 
 export class Ref implements Disposable {
-  #heap: Heap;
+  #heap: Counting;
   #handle: Handle;
 
   /** Takes over one reference the caller holds (it does not add one). */
-  constructor(heap: Heap, handle: Handle) {
+  constructor(heap: Counting, handle: Handle) {
     this.#heap = heap;
     this.#handle = handle;
   }

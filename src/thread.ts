@@ -9,7 +9,14 @@
 
 import { BrcError, type BrcErrorCode } from './errors.js';
 import { isNode } from './env.js';
-import type { HeapShare } from './heap.js';
+
+/** What a worker needs to join a heap; sent by spawn, read by joinHeap. */
+export interface HeapShare {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  debug: boolean;
+  checked: boolean;
+}
 
 /** The key under which a worker finds its heap in workerData / its first message. */
 export const SHARE_KEY = '__biasrc_share__';
