@@ -25,7 +25,8 @@
 // objects of a detaching thread are abandoned by threads.ts, which walks them with nextBlock.
 
 import {
-  GLOBAL_BASE, G_ABANDONED, HEAP_KINDS, HEAP_OBJECT, HEADER_SIZE, LARGE_CLASS, MAP_LARGE, MAP_SMALL,
+  GLOBAL_BASE, G_ABANDONED, HEAP_KINDS, HEAP_OBJECT, LARGE_CLASS, MAP_LARGE, MAP_SMALL, P_EPOCH, H_LINK, H_SLOTS,
+  GEN_SHIFT, GEN_MASK,
   PAGE_ABANDONED, PAGE_AVAIL, PAGE_FULL, PAGE_HEADER_SIZE, PAGE_RECLAIM, PAGE_SHIFT, PAGE_SIZE, P_BLOCK_SIZE, P_BUMP,
   P_CAPACITY, P_CLASS, P_KIND, P_LOCAL_FREE, P_NEXT, P_OWNER, P_PAGES, P_PREV, P_RECLAIM_NEXT, P_STATE,
   P_THREAD_FREE, P_USED, R_AVAIL, R_RECLAIM, SIZE_CLASSES, SMALL_MAX, THREAD_FREE_FULL, BLOCK_ALIGN,
@@ -94,6 +95,27 @@ function takeBlock(page: usize): usize {
 function allocSmallSlow(kind: u32, cls: u32): usize {
   // a racy peek; the list itself is taken under the heap lock, which orders it against deliverPage
   if (atomic.load<u32>(myRecord + R_RECLAIM) != 0) takeReclaimed();
+  let swept = false;
+  while (true) {
+    let block = takeFromAvailable(kind, cls);
+    if (block != 0) return block;
+    // Another page: an abandoned one (which may turn out to be full: then the scan above marks it FULL, as its
+    // own, and we come back here for the next one), a fresh one, or, at the memory maximum, one that a sweep for
+    // empty pages gives back to the pool.
+    let page = adoptAbandoned(kind, cls);
+    if (page == 0) page = newSmallPage(kind, cls);
+    if (page == 0 && !swept) {
+      swept = true;
+      if (sweepEmptyPages()) page = newSmallPage(kind, cls);
+    }
+    if (page == 0) return 0;
+    availPush(page);
+  }
+  return 0; // not reached
+}
+
+/** A block from the first available page of the class that has one; pages found full are marked FULL. */
+function takeFromAvailable(kind: u32, cls: u32): usize {
   let page = <usize>load<u32>(availSlot(kind, cls));
   while (page != 0) {
     collectThreadFree(page);
@@ -107,22 +129,17 @@ function allocSmallSlow(kind: u32, cls: u32): usize {
     }
     page = next;
   }
-  page = adoptAbandoned(kind, cls);
-  if (page == 0) page = newSmallPage(kind, cls);
-  if (page == 0 && sweepEmptyPages()) page = newSmallPage(kind, cls);
-  if (page == 0) return 0;
-  availPush(page);
-  return takeBlock(page);
+  return 0;
 }
 
 function newSmallPage(kind: u32, cls: u32): usize {
   lockHeap();
   let page = reservePages(1);
   if (page != 0) {
-    // object pages start zeroed, so a block never carved in this use of the page can never look LIVE
-    if (kind == HEAP_OBJECT && !reservedFresh) memory.fill(page, 0, PAGE_SIZE);
     let blockSize = classBlockSize(cls);
-    initPageHeader(page, kind, cls, blockSize, <u32>((PAGE_SIZE - PAGE_HEADER_SIZE) / blockSize), 1);
+    let capacity = <u32>((PAGE_SIZE - PAGE_HEADER_SIZE) / blockSize);
+    let epoch = setUpPage(page, kind, cls, blockSize, capacity, 1);
+    if (kind == HEAP_OBJECT) prepareObjectBlocks(page + PAGE_HEADER_SIZE, blockSize, capacity, epoch);
     store<u32>(page + P_STATE, PAGE_AVAIL);
     mapSet(pageIndex(page), MAP_SMALL); // after the header: validation reads the map first
   }
@@ -130,14 +147,37 @@ function newSmallPage(kind: u32, cls: u32): usize {
   return page;
 }
 
-function initPageHeader(page: usize, kind: u32, cls: u32, blockSize: usize, capacity: u32, pages: u32): void {
+/**
+ * Writes the header of a page (or run) taken from the pool; returns its epoch: 0 for fresh memory, else one more
+ * than the page's previous epoch (whatever its header held: a page that was a run's tail holds payload there).
+ */
+function setUpPage(page: usize, kind: u32, cls: u32, blockSize: usize, capacity: u32, pages: u32): u32 {
+  let epoch = reservedFresh ? 0 : load<u32>(page + P_EPOCH) + 1;
   memory.fill(page, 0, PAGE_HEADER_SIZE);
+  store<u32>(page + P_EPOCH, epoch);
   store<u32>(page + P_OWNER, myTid);
   store<u32>(page + P_KIND, kind);
   store<u32>(page + P_CLASS, cls);
   store<u32>(page + P_BLOCK_SIZE, <u32>blockSize);
   store<u32>(page + P_CAPACITY, capacity);
   store<u32>(page + P_PAGES, pages);
+  return epoch;
+}
+
+/**
+ * Object pages only. The allocator hands out blocks and never reads what is in them, with one exception: the first
+ * two words objects keep across a free. Each block of an object page starts with its link word clear (so a block
+ * carved in this use of the page can never look LIVE from an earlier use) and its generation (layout.ts, u16 at
+ * H_SLOTS) at the page's epoch, so that a stale handle from an earlier use rarely matches a new object. Fresh
+ * memory is zero already.
+ */
+function prepareObjectBlocks(first: usize, blockSize: usize, count: u32, epoch: u32): void {
+  if (reservedFresh) return;
+  let gen = <u16>((epoch & GEN_MASK) << GEN_SHIFT);
+  for (let block = first, end = first + <usize>count * blockSize; block < end; block += blockSize) {
+    store<u32>(block + H_LINK, 0);
+    store<u16>(block + H_SLOTS, gen);
+  }
 }
 
 function allocLarge(size: usize, kind: u32): usize {
@@ -154,8 +194,8 @@ function newLargeRun(kind: u32, blockSize: usize, pages: u32): usize {
   lockHeap();
   let page = reservePages(pages);
   if (page != 0) {
-    if (kind == HEAP_OBJECT && !reservedFresh) memory.fill(page + PAGE_HEADER_SIZE, 0, HEADER_SIZE);
-    initPageHeader(page, kind, LARGE_CLASS, blockSize, 1, pages);
+    let epoch = setUpPage(page, kind, LARGE_CLASS, blockSize, 1, pages);
+    if (kind == HEAP_OBJECT) prepareObjectBlocks(page + PAGE_HEADER_SIZE, blockSize, 1, epoch);
     store<u32>(page + P_BUMP, 1);
     store<u32>(page + P_USED, 1);
     mapSet(pageIndex(page), MAP_LARGE); // in the same lock hold as the reservation: the run is never seen free

@@ -1,44 +1,49 @@
 // The raw ABI: every export of biasrc.wasm. docs/ABI.md documents each call for embedders.
 //
-// Conventions: handles and addresses are u32 (0 = null / failure); i32 results are 0 (OK) or an error code
-// (errors.ts); the last failure's code and address are kept per thread (brc_last_error*). The release build trusts
-// its arguments (the TypeScript wrapper validates them in checked mode with brc_validate); the debug build checks
-// every handle and traps with the code recorded.
+// Conventions: handles (object addresses) and block addresses are u32 (0 = null / failure); i32 results are 0 (OK)
+// or an error code (errors.ts); the last failure's code and address are kept per thread (brc_last_error*). The
+// release build trusts its arguments (the TypeScript wrapper validates them in checked mode, with the object's
+// generation: brc_info_generation); the debug build checks every handle and traps with the code recorded.
 //
-// Layer 10, the top: the only file that exports functions from the module. Each export checks its arguments (debug
-// build), marks the operation for safe termination (safepoint.ts), and calls one layer below.
+// Layer 11, the top: the only file that exports functions from the module. Each export checks its arguments (debug
+// build), marks the operation for safe points (safepoint.ts), and calls one layer below.
 
 import { DEBUG } from "./config";
 import {
-  HEAP_RAW, R_QUEUE, R_STATE, R_GENERATION, H_SHARED, H_LINK, H_TID, H_LOCAL, LINK_LOCKED, LINK_WAITERS,
-  SHARED_FLAGS, SHARED_SHIFT,
+  GEN_SHIFT, HEAP_RAW, H_SLOTS, H_LINK, H_LOCAL, H_SHARED, H_TID, LINK_LOCKED, LINK_WAITERS,
+  R_ATTENTION, R_QUEUE, R_STATE, SHARED_FLAGS, SHARED_SHIFT, STATE_GEN_SHIFT, STATE_MASK,
 } from "./layout";
 import { EINVAL, ENOMEM, ENOTATTACHED, OK, fail, getLastError, getLastErrorAddress, setError } from "./errors";
 import { layoutLoaded, loadLayout, maxThreads, myRecord, myTid, recordOf, setCanBlock } from "./instance";
 import { initHeap } from "./init";
-import { enterOp, leaveOp, requestStop, stopState } from "./safepoint";
+import { acknowledgePause, enterOp, leaveOp, requestStop, stopState, worldHeldByMe } from "./safepoint";
 import { allocBlock, blockSize, freeBlock } from "./alloc";
-import { decrefFast, decrefSlow, ownerDelta, ownerWord, immortalize, incref, isImmortal } from "./refcount";
+import { decrefAny, decrefFast, ownerWord, immortalize, incref, isImmortal } from "./refcount";
 import { drainAndFree, drainFrees, queueAddress } from "./queue";
 import {
   allocObject, getRef, loadRef, ownerOf, payloadAddress, payloadSize, slotCount, setRef, validateObject,
   validateSlot,
 } from "./object";
-import { objectLock, objectTryLock, objectUnlock } from "./lock";
+import { holdsLock } from "./locktable";
+import { lockWaitWord, objectLock, objectTryLock, objectUnlock } from "./lock";
+import { upgrade, weakRef } from "./weak";
 import { attachThread, detachThread } from "./threads";
+import { collectCycles, drainEveryQueue, notePause, worldPoll, worldRelease, worldRequest } from "./collect";
 import { stat } from "./stats";
 import { verifyHeap } from "./verify";
 
 export * from "./layout";
 export {
-  EINVAL, EFREED, ENOMEM, ETHREADS, EINIT, ELAYOUT, ENOTATTACHED, EATTACHED, ENOTLOCKED, EBUSY, ELOCKS,
-  E_BIASED_NEGATIVE, E_SHARED_NEGATIVE, E_QUEUED_TWICE, E_NOT_OWNER, E_DOUBLE_FREE, E_MERGED_OWNED,
+  EINVAL, EFREED, ENOMEM, ETHREADS, EINIT, ELAYOUT, ENOTATTACHED, EATTACHED, ENOTLOCKED, EBUSY, ELOCKS, EDEADLK,
+  ETIMEDOUT, E_BIASED_NEGATIVE, E_SHARED_NEGATIVE, E_QUEUED_TWICE, E_NOT_OWNER, E_DOUBLE_FREE, E_MERGED_OWNED,
   E_DEAD_REFERENCE, E_PAGE_CORRUPT, E_COUNT_MISMATCH, E_LOCK_HELD, E_OWNER_GONE,
 } from "./errors";
 export {
   STAT_LIVE_BLOCKS, STAT_LIVE_BYTES, STAT_PAGES_IN_USE, STAT_MEMORY_BYTES, STAT_THREADS, STAT_LIVE_OBJECTS,
   STAT_OBJECTS_ALLOCATED, STAT_OBJECTS_FREED, STAT_MERGES, STAT_QUEUED, STAT_ORPHANS, STAT_PAGE_HIGH,
-  STAT_OWNER_INCREFS, STAT_OWNER_DECREFS, STAT_SHARED_INCREFS, STAT_SHARED_DECREFS, STAT_HELPED_MERGES, STAT_COUNT,
+  STAT_OWNER_INCREFS, STAT_OWNER_DECREFS, STAT_SHARED_INCREFS, STAT_SHARED_DECREFS, STAT_HELPED_MERGES,
+  STAT_COLLECTIONS, STAT_COLLECTED_SCANNED, STAT_COLLECTED_FREED, STAT_LONGEST_PAUSE_US,
+  STAT_ALLOCATIONS_SINCE_COLLECTION, STAT_WEAK_CELLS, STAT_COUNT,
 } from "./stats";
 
 // ---- debug-build argument checks ---------------------------------------------------------------------------------
@@ -49,19 +54,23 @@ export {
   }
 }
 
-@inline function checkObject(obj: usize): void {
+@inline function checkObject(handle: usize): void {
   if (DEBUG) {
     checkAttached();
-    let e = validateObject(obj);
-    if (e != OK) fail(e, obj);
+    let e = validateObject(handle);
+    if (e != OK) fail(e, handle);
   }
 }
 
-@inline function checkSlot(obj: usize, index: u32): void {
+@inline function checkSlot(handle: usize, index: u32): void {
   if (DEBUG) {
-    checkObject(obj);
-    if (validateSlot(obj, index) != OK) fail(EINVAL, obj);
+    checkObject(handle);
+    if (validateSlot(handle, index) != OK) fail(EINVAL, handle);
   }
+}
+
+@inline function inRange(tid: u32): bool {
+  return layoutLoaded() && tid != 0 && tid <= maxThreads;
 }
 
 // ---- heap and threads ----------------------------------------------------------------------------------------------
@@ -81,32 +90,35 @@ export function brc_thread_attach(): u32 {
   return attachThread();
 }
 
-/** Detaches this instance: drains its queue, abandons its objects and pages, frees its tid. */
+/** Detaches this instance: releases its locks, drains its queue, abandons its objects and pages, frees its tid. */
 export function brc_thread_detach(): i32 {
   if (myTid == 0) return setError(ENOTATTACHED, 0);
   enterOp(); // detachThread ends the operation itself, before it gives the tid up
   return detachThread(myTid);
 }
 
-/** Detaches a tid whose thread is dead (a terminated worker). Never call it for a thread that may still run. */
-export function brc_thread_detach_dead(tid: u32): i32 {
+/**
+ * Detaches incarnation `generation` of tid `tid`, whose thread is dead (a terminated worker): ENOTATTACHED if the
+ * tid is free or held by another incarnation by now. Never call it for a thread that may still run.
+ */
+export function brc_thread_detach_dead(tid: u32, generation: u32): i32 {
   if (tid == myTid) return setError(EINVAL, tid);
   enterOp();
-  let rc = detachThread(tid);
+  let rc = detachThread(tid, generation);
   leaveOp();
   return rc;
 }
 
 /** Asks thread `tid` to stop at its next operation boundary, before another thread terminates it. */
 export function brc_thread_request_stop(tid: u32): i32 {
-  if (!layoutLoaded() || tid == 0 || tid > maxThreads) return setError(ENOTATTACHED, tid);
+  if (!inRange(tid)) return setError(ENOTATTACHED, tid);
   requestStop(tid);
   return OK;
 }
 
-/** After brc_thread_request_stop: 2 stopped at a boundary, 3 asleep in a lock wait, 1 inside an operation, 0 outside. */
+/** After brc_thread_request_stop: STOP_STOPPED, STOP_ASLEEP, STOP_IN_OP or STOP_OUTSIDE (layout.ts). */
 export function brc_thread_stop_state(tid: u32): u32 {
-  if (!layoutLoaded() || tid == 0 || tid > maxThreads) return 0;
+  if (!inRange(tid)) return 0;
   return stopState(tid);
 }
 
@@ -114,14 +126,16 @@ export function brc_thread_id(): u32 {
   return myTid;
 }
 
+/** The state of `tid`'s record: STATE_FREE .. STATE_RECLAIMING. */
 export function brc_thread_state(tid: u32): u32 {
-  if (!layoutLoaded() || tid == 0 || tid > maxThreads) return 0;
-  return atomic.load<u32>(recordOf(tid) + R_STATE); // a snapshot for the caller: no ordering
+  if (!inRange(tid)) return 0;
+  return atomic.load<u32>(recordOf(tid) + R_STATE) & STATE_MASK; // a snapshot for the caller: no ordering
 }
 
+/** The incarnation of `tid`: bumped at every attach (the state word's upper bits). */
 export function brc_thread_generation(tid: u32): u32 {
-  if (!layoutLoaded() || tid == 0 || tid > maxThreads) return 0;
-  return atomic.load<u32>(recordOf(tid) + R_GENERATION); // a snapshot: no ordering
+  if (!inRange(tid)) return 0;
+  return atomic.load<u32>(recordOf(tid) + R_STATE) >> STATE_GEN_SHIFT; // a snapshot: no ordering
 }
 
 /** 0 on a thread that must not block (a browser's main thread): locks then spin instead of sleeping. */
@@ -131,13 +145,27 @@ export function brc_set_can_block(canBlock: i32): void {
 
 /** The word an idle owner waits on (Atomics.waitAsync for value 0): notified when its queue gets work. */
 export function brc_queue_address(tid: u32): usize {
-  if (!layoutLoaded() || tid == 0 || tid > maxThreads) return 0;
+  if (!inRange(tid)) return 0;
   return queueAddress(tid);
+}
+
+/** The word every fast path of `tid` reads first (ATTENTION_STOP | ATTENTION_PAUSE): JS inlines the fast path. */
+export function brc_attention_address(tid: u32): usize {
+  if (!inRange(tid)) return 0;
+  return recordOf(tid) + R_ATTENTION;
 }
 
 /** Non-zero if this thread's queue holds objects to merge. */
 export function brc_queue_pending(): i32 {
   return myTid != 0 && atomic.load<u32>(myRecord + R_QUEUE) != 0 ? 1 : 0; // a snapshot: no ordering
+}
+
+/**
+ * For a thread's idle event loop: acknowledges a pause a collection asked for, without waiting for it to end.
+ * 1 if it did (call nothing else of biasrc's until brc_collect works again: every call waits meanwhile), else 0.
+ */
+export function brc_safepoint(): i32 {
+  return myTid != 0 && acknowledgePause() ? 1 : 0;
 }
 
 // ---- raw blocks -----------------------------------------------------------------------------------------------
@@ -174,76 +202,103 @@ export function brc_alloc(bytes: usize, slots: u32): usize {
   return obj;
 }
 
-export function brc_incref(obj: usize): void {
-  checkObject(obj);
-  incref(obj);
+export function brc_incref(handle: usize): void {
+  checkObject(handle);
+  // a pause or a stop waits for us at the boundary: the fast path below is a count change like any other
+  if (atomic.load<u32>(myRecord + R_ATTENTION) != 0) {
+    enterOp();
+    leaveOp();
+  }
+  incref(handle);
 }
 
-export function brc_decref(obj: usize): void {
-  checkObject(obj);
+export function brc_decref(handle: usize): void {
+  checkObject(handle);
+  let obj = handle;
   let w = ownerWord(obj);
-  if (decrefFast(obj, w)) return; // one plain store: nothing to guard
-  enterOp();
-  decrefSlow(obj, ownerDelta(w));
+  if (atomic.load<u32>(myRecord + R_ATTENTION) == 0 && decrefFast(obj, w)) return; // one plain store: nothing to guard
+  enterOp(); // attends a pause or a stop first
+  decrefAny(obj); // reads the header again: it may have changed while we waited
   drainFrees();
   leaveOp();
 }
 
 /** Stores `child` (may be 0) in slot `index`, taking a new reference to it and releasing the old one. */
-export function brc_set_ref(obj: usize, index: u32, child: usize): void {
-  checkSlot(obj, index);
+export function brc_set_ref(handle: usize, index: u32, child: usize): void {
+  checkSlot(handle, index);
   if (DEBUG && child != 0) checkObject(child);
   enterOp();
-  setRef(obj, index, child);
+  setRef(handle, index, child);
   leaveOp();
 }
 
-/** The slot's object, borrowed: valid while the caller keeps `obj` and nobody replaces the slot. */
-export function brc_get_ref(obj: usize, index: u32): usize {
-  checkSlot(obj, index);
-  return getRef(obj, index);
+/** The slot's object (a handle), borrowed: valid while the caller keeps `obj` and nobody replaces the slot. */
+export function brc_get_ref(handle: usize, index: u32): usize {
+  checkSlot(handle, index);
+  return getRef(handle, index);
 }
 
 /** The slot's object with a new reference for the caller; safe against a concurrent brc_set_ref of the slot. */
-export function brc_load_ref(obj: usize, index: u32): usize {
-  checkSlot(obj, index);
+export function brc_load_ref(handle: usize, index: u32): usize {
+  checkSlot(handle, index);
   enterOp();
-  let child = loadRef(obj, index);
+  let child = loadRef(handle, index);
   leaveOp();
   return child;
 }
 
-/** Takes the object's mutex, waiting as needed: OK, or ELOCKS if this thread already holds LOCK_TABLE_SIZE locks. */
-export function brc_lock(obj: usize): i32 {
-  return lockCall(obj, LOCK_WAIT);
+/** Takes the object's mutex, waiting as needed: OK, EDEADLK if this thread holds it, ELOCKS if it holds too many. */
+export function brc_lock(handle: usize): i32 {
+  return lockCall(handle, LOCK_WAIT);
 }
 
-/** OK if the lock was taken, EBUSY if another thread holds it, ELOCKS if this thread holds too many. */
-export function brc_try_lock(obj: usize): i32 {
-  return lockCall(obj, LOCK_TRY);
+/** OK if the lock was taken, EBUSY if a thread (this one included) holds it, ELOCKS if this one holds too many. */
+export function brc_try_lock(handle: usize): i32 {
+  return lockCall(handle, LOCK_TRY);
 }
 
 /** OK, or ENOTLOCKED if this thread does not hold the object's lock. */
-export function brc_unlock(obj: usize): i32 {
-  return lockCall(obj, LOCK_RELEASE);
+export function brc_unlock(handle: usize): i32 {
+  return lockCall(handle, LOCK_RELEASE);
 }
 
 const LOCK_WAIT = 0;
 const LOCK_TRY = 1;
 const LOCK_RELEASE = 2;
 
-function lockCall(obj: usize, op: i32): i32 {
-  checkObject(obj);
-  if (myTid == 0) return setError(ENOTATTACHED, obj); // the lock table is in our record
-  enterOp(); // objectLock leaves the operation while it sleeps (parkSelf)
+function lockCall(handle: usize, op: i32): i32 {
+  checkObject(handle);
+  if (myTid == 0) return setError(ENOTATTACHED, handle); // the lock table is in our record
+  let obj = handle;
+  enterOp(); // objectLock leaves the operation while it sleeps (park.ts)
   let rc = op == LOCK_WAIT ? objectLock(obj) : op == LOCK_TRY ? objectTryLock(obj) : objectUnlock(obj);
   leaveOp();
   return rc;
 }
 
-export function brc_immortalize(obj: usize): void {
-  checkObject(obj);
-  immortalize(obj);
+/** 0 if the lock is free now, else the word to wait on (Atomics.waitAsync at brc_lock_word_address) until it changes. */
+export function brc_lock_wait_word(handle: usize): u32 {
+  checkObject(handle);
+  return lockWaitWord(handle);
+}
+
+/** The address of the word that holds the object's lock bits (its header's link word). */
+export function brc_lock_word_address(handle: usize): usize {
+  return handle + H_LINK;
+}
+
+/** 1 if this thread holds the object's lock, else 0. */
+export function brc_holds_lock(handle: usize): i32 {
+  checkObject(handle);
+  let obj = handle;
+  return (atomic.load<u32>(obj + H_LINK) & LINK_LOCKED) != 0 && holdsLock(obj) ? 1 : 0;
+}
+
+export function brc_immortalize(handle: usize): void {
+  checkObject(handle);
+  enterOp();
+  immortalize(handle);
+  leaveOp();
 }
 
 /** Merges this thread's queue now; returns how many objects it merged. */
@@ -255,51 +310,122 @@ export function brc_collect(): i32 {
   return n;
 }
 
+// ---- weak references ---------------------------------------------------------------------------------------------
+
+/** A weak reference to the object: serial * 2^WEAK_INDEX_BITS + cell index, an integer in an f64. -1 on ENOMEM. */
+export function brc_weak(handle: usize): f64 {
+  checkObject(handle);
+  enterOp();
+  let weak = weakRef(handle);
+  leaveOp();
+  return weak;
+}
+
+/** A new reference (a handle) to the object a weak reference names, or 0 once that object was freed. */
+export function brc_upgrade(weak: f64): usize {
+  checkAttached();
+  enterOp();
+  let handle = upgrade(weak);
+  leaveOp();
+  return handle;
+}
+
+// ---- cycle collection ---------------------------------------------------------------------------------------------
+
+/**
+ * Starts holding the world for a collection (collect.ts): OK, or EBUSY while another thread collects (call
+ * brc_safepoint, wait a little, try again). Then poll brc_world_poll until 0, run brc_collect_cycles, and always end
+ * with brc_world_release (also to give up after a timeout).
+ */
+export function brc_world_request(): i32 {
+  if (myTid == 0) return setError(ENOTATTACHED, 0);
+  enterOp();
+  let rc = worldRequest();
+  leaveOp();
+  return rc;
+}
+
+/** 0 once every other thread is held; else the tid of one that is not yet (it has not reached a safe point). */
+export function brc_world_poll(): u32 {
+  if (myTid == 0) return 0;
+  return worldPoll();
+}
+
+/** Frees every cycle that no outside reference reaches; returns how many objects, or -ENOMEM. World held first. */
+export function brc_collect_cycles(): f64 {
+  if (!worldHeldByMe()) return -<f64>setError(EINVAL, 0);
+  enterOp();
+  let freed = collectCycles();
+  leaveOp();
+  return <f64>freed;
+}
+
+/** With the world held: merges every thread's queue, so that liveObjects counts exactly the objects not yet freed. */
+export function brc_merge_queues(): i32 {
+  if (!worldHeldByMe()) return setError(EINVAL, 0);
+  enterOp();
+  drainEveryQueue();
+  leaveOp();
+  return OK;
+}
+
+/** Lets the world go; `pauseMicros` (how long it was held, measured by the caller) goes into the statistics. */
+export function brc_world_release(pauseMicros: u32): void {
+  if (myTid == 0) return;
+  worldRelease();
+  notePause(pauseMicros);
+}
+
 // ---- inspection -------------------------------------------------------------------------------------------------
 
-/** OK if `obj` names a live object, else EINVAL (not a handle) or EFREED. Never traps. */
-export function brc_validate(obj: usize): i32 {
-  return validateObject(obj);
+/** OK if `handle` names a live object, else EINVAL (not a handle) or EFREED (a freed object). */
+export function brc_validate(handle: usize): i32 {
+  return validateObject(handle);
 }
 
-/** OK if `index` is a slot of the live object `obj`. */
-export function brc_validate_slot(obj: usize, index: u32): i32 {
-  let e = validateObject(obj);
-  return e != OK ? e : validateSlot(obj, index);
+/** OK if `index` is a slot of the live object `handle`. */
+export function brc_validate_slot(handle: usize, index: u32): i32 {
+  let e = validateObject(handle);
+  return e != OK ? e : validateSlot(handle, index);
 }
 
-export function brc_info_owner(obj: usize): u32 {
-  return ownerOf(obj);
+export function brc_info_owner(handle: usize): u32 {
+  return ownerOf(handle);
 }
 
-export function brc_info_local(obj: usize): u32 {
-  return load<u32>(obj);
+export function brc_info_local(handle: usize): u32 {
+  return load<u32>(handle + H_LOCAL);
 }
 
-/** The raw shared word: count << 2 | MERGED (2) | QUEUED (1). */
-export function brc_info_shared(obj: usize): i32 {
-  return atomic.load<i32>(obj + H_SHARED); // a snapshot for inspection: no ordering
+/** The raw shared word: count << SHARED_SHIFT | WEAK | MERGED | QUEUED. */
+export function brc_info_shared(handle: usize): i32 {
+  return atomic.load<i32>(handle + H_SHARED); // a snapshot for inspection: no ordering
 }
 
-export function brc_info_immortal(obj: usize): i32 {
-  return isImmortal(obj) ? 1 : 0;
+export function brc_info_immortal(handle: usize): i32 {
+  return isImmortal(handle) ? 1 : 0;
 }
 
-export function brc_info_slots(obj: usize): u32 {
-  return slotCount(obj);
+/** The block's generation (0..15), bumped each time an object in it is freed: a handle's tag is checked against it. */
+export function brc_info_generation(handle: usize): u32 {
+  return <u32>atomic.load<u16>(handle + H_SLOTS) >> GEN_SHIFT; // untorn: a validator may race a free
 }
 
-export function brc_info_bytes(obj: usize): usize {
-  return payloadSize(obj);
+export function brc_info_slots(handle: usize): u32 {
+  return slotCount(handle);
 }
 
-export function brc_info_lock(obj: usize): u32 {
-  return atomic.load<u32>(obj + H_LINK) & (LINK_LOCKED | LINK_WAITERS); // a snapshot for inspection: no ordering
+export function brc_info_bytes(handle: usize): usize {
+  return payloadSize(handle);
 }
 
-/** Address of the object's payload bytes (after its slots). */
-export function brc_payload(obj: usize): usize {
-  return payloadAddress(obj);
+export function brc_info_lock(handle: usize): u32 {
+  return atomic.load<u32>(handle + H_LINK) & (LINK_LOCKED | LINK_WAITERS); // a snapshot: no ordering
+}
+
+/** Address of the object's payload bytes (after its slots, 8-aligned). */
+export function brc_payload(handle: usize): usize {
+  return payloadAddress(handle);
 }
 
 /** Walks the whole heap at a quiescent point; OK or the first error code (address: brc_last_error_address). */
@@ -327,9 +453,10 @@ export function brc_is_debug(): i32 {
  * Debug build only (EINVAL in release): overwrites an owned object's local count and the shared count, so tests
  * can reach saturation without four billion increments. Never for production use.
  */
-export function brc_debug_set_counts(obj: usize, local: u32, sharedCount: i32): i32 {
-  if (!DEBUG) return setError(EINVAL, obj);
-  checkObject(obj);
+export function brc_debug_set_counts(handle: usize, local: u32, sharedCount: i32): i32 {
+  if (!DEBUG) return setError(EINVAL, handle);
+  checkObject(handle);
+  let obj = handle;
   if (<u32>load<u16>(obj + H_TID) == myTid) store<u32>(obj + H_LOCAL, local);
   // test hook, single-threaded use only: load and store, not a CAS
   let s = atomic.load<i32>(obj + H_SHARED);

@@ -1,4 +1,9 @@
-// Objects: a 16-byte header (layout.ts), `slots` reference slots, then raw payload bytes.
+// Objects: a 16-byte header (layout.ts), `slots` reference slots, then raw payload bytes from an 8-aligned address.
+//
+//   obj: | header 16 | slot 0 | ... | slot n-1 | (4 bytes of padding if n is odd) | payload ... to the block's end |
+//
+// The block generation (u16 at H_SLOTS, bits 12..15) is bumped each time an object in the block is freed; the
+// TypeScript wrapper tags the handles it gives out with it, so that checked mode refuses a stale handle.
 //
 // Slots are read and written with atomics. brc_load_ref must return a new reference even while another thread
 // replaces the slot with brc_set_ref and releases the old child: between reading the slot and incrementing the
@@ -6,11 +11,13 @@
 // with a CAS, increments the child, and clears the mark; set_ref swaps only an unmarked slot. The mark is held for
 // one increment, so a waiting set_ref spins briefly.
 //
-// Layer 6: imports the allocator, the counts and the queues.
+// Layer 7: imports the allocator, the counts and the queues.
 
 import {
-  HEADER_SIZE, HEAP_OBJECT, H_LINK, H_SLOTS, H_TID, LINK_LIVE, MAP_LARGE, MAP_SMALL, MAX_SLOTS, MAX_OBJECT_BYTES,
-  PAGE_HEADER_SIZE, P_BLOCK_SIZE, P_BUMP, P_KIND, R_OBJECTS_ALLOC, R_QUEUE, SLOT_BUSY, SLOT_SIZE, H_SHARED,
+  BLOCK_ALIGN as HEADER_ALIGN, HEADER_SIZE, HEAP_OBJECT, H_LINK, H_SLOTS, H_TID, LINK_LIVE, MAP_LARGE, MAP_SMALL,
+  MAX_SLOTS, MAX_OBJECT_BYTES, PAGE_HEADER_SIZE, PAYLOAD_ALIGN, P_BLOCK_SIZE, P_BUMP, P_KIND, R_OBJECTS_ALLOC,
+  R_QUEUE, SLOT_BUSY, SLOT_SIZE, SLOTS_MASK, H_SHARED, GC_ALLOCATION_BATCH, GLOBAL_BASE, G_GC_ALLOCATIONS,
+  R_ALLOCATIONS,
 } from "./layout";
 import { EFREED, EINVAL, ENOMEM, OK, setError } from "./errors";
 import { countStat, myRecord, myTidHigh, pagesBase } from "./instance";
@@ -27,36 +34,56 @@ export function allocObject(bytes: usize, slots: u32): usize {
     setError(EINVAL, bytes);
     return 0;
   }
-  let body = <usize>slots * SLOT_SIZE + bytes;
-  let obj = allocBlock(HEADER_SIZE + body, HEAP_OBJECT);
+  let size = HEADER_SIZE + slotBytes(slots) + bytes;
+  let obj = allocBlock(size, HEAP_OBJECT);
   if (obj == 0) {
-    setError(ENOMEM, HEADER_SIZE + body);
+    setError(ENOMEM, size);
     return 0;
   }
-  store<u64>(obj, myTidHigh | (<u64>slots << 48) | 1); // local = 1 (the caller's reference), tid = us, slots
+  // the generation survives the block's time on a free list (the allocator links free blocks through word 0 only)
+  let gen = <u32>load<u16>(obj + H_SLOTS) & ~SLOTS_MASK;
+  store<u64>(obj, myTidHigh | (<u64>(slots | gen) << 48) | 1); // local = 1 (the caller's reference), tid = us
   store<i32>(obj + H_SHARED, 0);
-  memory.fill(obj + HEADER_SIZE, 0, body);
+  // slots, padding and the whole usable payload (bytes(h) exposes the block up to its end), not just what was asked
+  memory.fill(obj + HEADER_SIZE, 0, <usize>load<u32>(pageOf(obj) + P_BLOCK_SIZE) - HEADER_SIZE);
   // LIVE last: a detach walk or a validation that sees LIVE sees the whole header (release)
   atomic.store<u32>(obj + H_LINK, LINK_LIVE);
   countStat(R_OBJECTS_ALLOC);
+  countAllocation();
   return obj;
 }
 
-@inline export function slotCount(obj: usize): u32 {
-  return <u32>load<u16>(obj + H_SLOTS);
+/** Counts toward the automatic collection's threshold: one shared RMW per GC_ALLOCATION_BATCH allocations. */
+@inline function countAllocation(): void {
+  let n = load<u32>(myRecord + R_ALLOCATIONS) + 1;
+  if (n == GC_ALLOCATION_BATCH) {
+    atomic.add<u32>(GLOBAL_BASE + G_GC_ALLOCATIONS, n); // a statistic: no ordering
+    n = 0;
+  }
+  store<u32>(myRecord + R_ALLOCATIONS, n);
 }
+
+@inline export function slotCount(obj: usize): u32 {
+  return <u32>load<u16>(obj + H_SLOTS) & SLOTS_MASK;
+}
+
+/** Bytes the slots take, padded so that the payload after them is PAYLOAD_ALIGN-aligned (headers are 16-aligned). */
+@inline function slotBytes(slots: u32): usize {
+  return (<usize>slots * SLOT_SIZE + PAYLOAD_ALIGN - 1) & ~(PAYLOAD_ALIGN - 1);
+}
+
 
 @inline export function slotAddress(obj: usize, index: u32): usize {
   return obj + HEADER_SIZE + <usize>index * SLOT_SIZE;
 }
 
 export function payloadAddress(obj: usize): usize {
-  return obj + HEADER_SIZE + <usize>slotCount(obj) * SLOT_SIZE;
+  return obj + HEADER_SIZE + slotBytes(slotCount(obj));
 }
 
 /** Usable payload bytes: at least what was asked for, up to the end of the allocator's block. */
 export function payloadSize(obj: usize): usize {
-  return <usize>load<u32>(pageOf(obj) + P_BLOCK_SIZE) - HEADER_SIZE - <usize>slotCount(obj) * SLOT_SIZE;
+  return <usize>load<u32>(pageOf(obj) + P_BLOCK_SIZE) - HEADER_SIZE - slotBytes(slotCount(obj));
 }
 
 // ---- slots ------------------------------------------------------------------------------------------------------
@@ -75,8 +102,9 @@ export function setRef(obj: usize, index: u32, child: usize): void {
   drainFrees();
 }
 
+/** The slot's child (0 if empty), borrowed: no reference is taken. */
 @inline export function getRef(obj: usize, index: u32): usize {
-  // borrowed read: pairs with set_ref's CAS, so the child's header is visible; no reference is taken
+  // pairs with set_ref's CAS, so the child's header is visible
   return <usize>(atomic.load<u32>(slotAddress(obj, index)) & ~SLOT_BUSY);
 }
 
@@ -97,29 +125,35 @@ export function loadRef(obj: usize, index: u32): usize {
 
 // ---- validation -------------------------------------------------------------------------------------------------
 
-/** OK if `obj` is the handle of a live object; EINVAL if it is no handle at all, EFREED if its object was freed. */
+/** OK if `obj` names a live object; EINVAL if it is no handle at all, EFREED if its object was freed. */
 export function validateObject(obj: usize): i32 {
-  if (obj == 0 || (obj & 15) != 0 || obj < pagesBase) return setError(EINVAL, obj);
+  let e = validateBlock(obj);
+  return e == OK ? OK : setError(e, obj);
+}
+
+/** OK if `obj` is the address of a live object's block (no generation), else EINVAL or EFREED (not recorded). */
+export function validateBlock(obj: usize): i32 {
+  if (obj == 0 || (obj & (HEADER_ALIGN - 1)) != 0 || obj < pagesBase) return EINVAL;
   let index = pageIndex(obj);
-  if (index >= pageHigh()) return setError(EINVAL, obj);
+  if (index >= pageHigh()) return EINVAL;
   let page = pageOf(obj);
   let map = mapGet(index);
   if (map == MAP_SMALL) {
-    if (load<u32>(page + P_KIND) != HEAP_OBJECT) return setError(EINVAL, obj);
+    if (load<u32>(page + P_KIND) != HEAP_OBJECT) return EINVAL;
     let offset = obj - page;
-    if (offset < PAGE_HEADER_SIZE) return setError(EINVAL, obj);
+    if (offset < PAGE_HEADER_SIZE) return EINVAL;
     let blockSize = <usize>load<u32>(page + P_BLOCK_SIZE);
-    if (blockSize == 0) return setError(EINVAL, obj); // a page being recycled under us
-    let slot = (offset - PAGE_HEADER_SIZE) / blockSize;
-    if ((offset - PAGE_HEADER_SIZE) % blockSize != 0) return setError(EINVAL, obj);
-    if (slot >= <usize>load<u32>(page + P_BUMP)) return setError(EFREED, obj); // never handed out in this page's use
+    if (blockSize == 0) return EINVAL; // a page being recycled under us
+    if ((offset - PAGE_HEADER_SIZE) % blockSize != 0) return EINVAL; // inside another object
+    // never handed out in this use of the page
+    if ((offset - PAGE_HEADER_SIZE) / blockSize >= <usize>load<u32>(page + P_BUMP)) return EFREED;
   } else if (map == MAP_LARGE) {
-    if (load<u32>(page + P_KIND) != HEAP_OBJECT || obj != page + PAGE_HEADER_SIZE) return setError(EINVAL, obj);
+    if (load<u32>(page + P_KIND) != HEAP_OBJECT || obj != page + PAGE_HEADER_SIZE) return EINVAL;
   } else {
-    return setError(map == 0 ? EFREED : EINVAL, obj); // a free page once held objects; a TAIL page is payload
+    return map == 0 ? EFREED : EINVAL; // a free page once held objects; a TAIL page is payload
   }
   // pairs with allocObject's LIVE store and releaseObjectBlock's clear (a racy check by nature: see README)
-  if ((atomic.load<u32>(obj + H_LINK) & LINK_LIVE) == 0) return setError(EFREED, obj);
+  if ((atomic.load<u32>(obj + H_LINK) & LINK_LIVE) == 0) return EFREED;
   return OK;
 }
 

@@ -1,13 +1,16 @@
 // Parking: a thread about to sleep inside biasrc lends the rights to its local counts, so that other threads can
 // merge its queue while it sleeps (queue.ts wakeOrHelp), and takes them back when it wakes.
 //
-//   ACTIVE --parkSelf--> PARKED --a queuer's CAS--> HELPED --releaseRights--> PARKED --unparkSelf--> ACTIVE
+//   ACTIVE --parkSelf--> PARKED --a queuer's or a collector's CAS--> HELPED --releaseRights--> PARKED
+//     ^---------------------------------unparkSelf----------------------------------------'
+//
+// While parked a thread touches no shared state at all: to try a lock again it first unparks (lock.ts).
 //
 // Asleep and parked is a safe point: a thread may be terminated there (safepoint.ts stopState reports it).
 //
-// Layer 6: imports the queues (to drain and to help), the safe points and the instance.
+// Layer 7: imports the queues (to drain and to help), the safe points and the instance.
 
-import { R_QUEUE, R_STATE, STATE_ACTIVE, STATE_HELPED, STATE_PARKED } from "./layout";
+import { R_QUEUE, R_STATE, STATE_ACTIVE, STATE_HELPED, STATE_MASK, STATE_PARKED } from "./layout";
 import { myRecord, myTid } from "./instance";
 import { enterOp, leaveOp } from "./safepoint";
 import { drainAndFree, wakeOrHelp } from "./queue";
@@ -17,8 +20,10 @@ import { waitOn } from "./host";
 export function parkSelf(): void {
   if (myTid == 0) return;
   drainAndFree(myRecord);
-  // release: our local-count stores happen before a helper's acquiring CAS PARKED -> HELPED
-  atomic.store<u32>(myRecord + R_STATE, STATE_PARKED);
+  // release: our local-count stores happen before a helper's acquiring CAS PARKED -> HELPED. We hold the rights
+  // (ACTIVE), so the generation above the state cannot change meanwhile.
+  let state = myRecord + R_STATE;
+  atomic.store<u32>(state, (atomic.load<u32>(state) & ~STATE_MASK) | STATE_PARKED);
   // A push between our drain and the store above saw ACTIVE and only notified, which nobody waits for while we
   // sleep on a lock: look again now that we are PARKED, and merge it ourselves (as a helper would). Found by the
   // model (docs/MODEL.md).
@@ -30,9 +35,10 @@ export function parkSelf(): void {
 export function unparkSelf(): void {
   if (myTid == 0) return;
   let state = myRecord + R_STATE;
-  enterOp();
+  let generation = atomic.load<u32>(state) & ~STATE_MASK; // ours while we are attached
   // acquire: the helper's writes (merged counts) happen before our next local-count access
-  while (atomic.cmpxchg<u32>(state, STATE_PARKED, STATE_ACTIVE) != STATE_PARKED) {
-    waitOn(state, STATE_HELPED); // releaseRights notifies after storing PARKED
+  while (atomic.cmpxchg<u32>(state, generation | STATE_PARKED, generation | STATE_ACTIVE) != (generation | STATE_PARKED)) {
+    waitOn(state, generation | STATE_HELPED); // releaseRights notifies after storing PARKED
   }
+  enterOp(); // after we hold the rights again: a pause or a stop request is attended here
 }

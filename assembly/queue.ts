@@ -16,16 +16,19 @@
 // a detacher when the owner is gone. A queuer makes sure somebody will drain (wakeOrHelp), and every holder re-checks
 // the queue as it gives the rights back (releaseRights), so no object waits for a merge nobody will run.
 //
-// Layer 5, with refcount.ts (the one import cycle: see there).
+// Layer 6, with refcount.ts (the one import cycle: see there).
 
 import {
-  GLOBAL_BASE, G_ORPHANS, H_LINK, H_LOCAL, H_SLOTS, H_TID, HEADER_SIZE, LINK_BITS, LINK_ORPHAN, R_HELPED,
-  R_OBJECTS_FREED, R_QUEUE, R_QUEUED, R_STATE, SLOT_BUSY, SLOT_SIZE, STATE_ACTIVE, STATE_FREE, STATE_HELPED,
-  STATE_PARKED, STATE_RECLAIMING,
+  GEN_SHIFT, GLOBAL_BASE, G_ORPHANS, H_LINK, H_LOCAL, H_SHARED, H_SLOTS, H_TID, GEN_MASK, HEADER_SIZE,
+  LINK_BITS, LINK_LOCKED, LINK_ORPHAN, LINK_WAITERS, R_HELPED, R_OBJECTS_FREED, R_QUEUE, R_QUEUED, R_STATE,
+  SHARED_WEAK, SLOT_BUSY, SLOT_SIZE, SLOTS_MASK, STATE_ACTIVE, STATE_FREE, STATE_HELPED, STATE_MASK, STATE_PARKED,
+  STATE_RECLAIMING,
 } from "./layout";
 import { DEBUG } from "./config";
 import { countStat, recordOf } from "./instance";
+import { forgetLock } from "./locktable";
 import { freeBlock } from "./alloc";
+import { clearWeakCell } from "./weaktable";
 import { checkFreeable, decrefAny, mergeQueued } from "./refcount";
 
 /** Pushes `obj` (QUEUED just set by the caller) onto the queue of its owner, or merges it if there is none. */
@@ -85,12 +88,16 @@ export function queueAddress(tid: u32): usize {
  * Push-then-check (enqueue) and store-then-check (here) are both sequentially consistent, so one side sees the other.
  */
 export function releaseRights(rec: usize, to: u32): void {
-  let held = to == STATE_PARKED ? STATE_HELPED : STATE_RECLAIMING;
+  // we hold the rights, so the generation cannot change under us (only an attach, from FREE, bumps it)
+  let generation = atomic.load<u32>(rec + R_STATE) & ~STATE_MASK;
+  let released = generation | to;
+  let held = generation | (to == STATE_PARKED ? STATE_HELPED : STATE_RECLAIMING);
   while (true) {
-    atomic.store<u32>(rec + R_STATE, to); // release the rights
+    atomic.store<u32>(rec + R_STATE, released); // release the rights
     if (to == STATE_PARKED) atomic.notify(rec + R_STATE); // the owner may be waiting in unparkSelf
     if (atomic.load<u32>(rec + R_QUEUE) == 0) return; // after our store above: a push we miss sees our release
-    if (atomic.cmpxchg<u32>(rec + R_STATE, to, held) != to) return; // someone else holds them now and will drain
+    // someone else (or a new incarnation of the tid) holds them now and will drain
+    if (atomic.cmpxchg<u32>(rec + R_STATE, released, held) != released) return;
     drainAndFree(rec); // while we still hold the rights: frees never run under a tid we no longer hold
   }
 }
@@ -98,19 +105,20 @@ export function releaseRights(rec: usize, to: u32): void {
 /** Called by a queuer after it pushed onto `rec`'s queue: make sure somebody will merge it. */
 export function wakeOrHelp(rec: usize, wasEmpty: bool): void {
   let s = atomic.load<u32>(rec + R_STATE); // after our push (SC): if we miss a release, its re-check sees the push
-  if (s == STATE_ACTIVE) {
+  let state = s & STATE_MASK;
+  if (state == STATE_ACTIVE) {
     // an idle owner waits (Atomics.waitAsync) on its queue word going non-zero
     if (wasEmpty) atomic.notify(rec + R_QUEUE);
-  } else if (s == STATE_PARKED) {
+  } else if (state == STATE_PARKED) {
     // the owner sleeps inside biasrc: borrow its rights and merge for it (acquire: pairs with parkSelf's store)
-    if (atomic.cmpxchg<u32>(rec + R_STATE, STATE_PARKED, STATE_HELPED) == STATE_PARKED) {
+    if (atomic.cmpxchg<u32>(rec + R_STATE, s, (s & ~STATE_MASK) | STATE_HELPED) == s) {
       if (DEBUG) countStat(R_HELPED);
       drainAndFree(rec);
       releaseRights(rec, STATE_PARKED);
     }
-  } else if (s == STATE_FREE) {
+  } else if (state == STATE_FREE) {
     // the owner is gone: the queue holds only abandoned (MERGED) objects; drain it under RECLAIMING
-    if (atomic.cmpxchg<u32>(rec + R_STATE, STATE_FREE, STATE_RECLAIMING) == STATE_FREE) {
+    if (atomic.cmpxchg<u32>(rec + R_STATE, s, (s & ~STATE_MASK) | STATE_RECLAIMING) == s) {
       drainAndFree(rec);
       releaseRights(rec, STATE_FREE);
     }
@@ -144,7 +152,7 @@ export function drainFrees(): void {
   while (pendingFrees != 0) {
     let obj = pendingFrees;
     pendingFrees = <usize>load<u32>(obj + H_LOCAL);
-    let slots = <usize>load<u16>(obj + H_SLOTS);
+    let slots = <usize>(<u32>load<u16>(obj + H_SLOTS) & SLOTS_MASK);
     for (let i: usize = 0; i < slots; i++) {
       // nobody else holds a reference, so no load_ref can be in the middle of this slot
       let child = <usize>(atomic.load<u32>(obj + HEADER_SIZE + i * SLOT_SIZE) & ~SLOT_BUSY);
@@ -155,12 +163,31 @@ export function drainFrees(): void {
   draining = false;
 }
 
-/** The last step of freeing an object: clears LIVE and gives the block back. */
+/**
+ * The last step of freeing an object: its weak cell is cleared, its generation bumped, LIVE cleared, its block
+ * given back. If this thread holds the object's lock, the lock goes with it. If another thread holds it (a bug of
+ * that thread: it holds no reference), the block is kept, locked, until that thread unlocks it or is detached
+ * (lock.ts releaseLock frees it then), so no lock table ever names a block that holds another object.
+ */
 function releaseObjectBlock(obj: usize): void {
-  checkFreeable(obj);
-  // before the block can be reused: a stale handle now reads "freed"
-  let link = atomic.xchg<u32>(obj + H_LINK, 0);
-  if (link & LINK_ORPHAN) atomic.sub<u32>(GLOBAL_BASE + G_ORPHANS, 1); // an orphan was freed after all
+  let ours = forgetLock(obj);
+  checkFreeable(obj, ours);
+  if (atomic.load<i32>(obj + H_SHARED) & SHARED_WEAK) clearWeakCell(obj); // before anything can reuse the block
+  bumpGeneration(obj); // a handle to this object is stale from now on (validation compares generations)
   countStat(R_OBJECTS_FREED);
-  freeBlock(obj);
+  let link: u32;
+  let kept: u32;
+  do {
+    link = atomic.load<u32>(obj + H_LINK); // a guess for the CAS: a holder may unlock meanwhile
+    kept = ours ? 0 : link & (LINK_LOCKED | LINK_WAITERS);
+    // clears LIVE (a stale handle now reads "freed") in the same step that decides who frees the block
+  } while (atomic.cmpxchg<u32>(obj + H_LINK, link, kept) != link);
+  if (link & LINK_ORPHAN) atomic.sub<u32>(GLOBAL_BASE + G_ORPHANS, 1); // an orphan was freed after all
+  if (ours && (link & LINK_WAITERS) != 0) atomic.notify(obj + H_LINK); // waiters on a freed object: a bug; wake them
+  if (kept == 0) freeBlock(obj);
+}
+
+@inline function bumpGeneration(obj: usize): void {
+  let g = <u32>load<u16>(obj + H_SLOTS) >> GEN_SHIFT;
+  store<u16>(obj + H_SLOTS, <u16>(((g + 1) & GEN_MASK) << GEN_SHIFT));
 }

@@ -7,24 +7,29 @@
 //
 // When the owner's local count reaches zero it merges: with no shared references the object is freed at once,
 // otherwise the owner gives up ownership (tid = 0) and sets MERGED, after which every thread uses the shared count.
+// Other threads increment the shared count with one atomic add; they decrement it with a CAS, because a decrement
+// that would go below zero sets QUEUED instead, in the same step.
 // When another thread's decrement would take the shared count below zero, it sets QUEUED instead and queues the
 // object for its owner (queue.ts), who merges it later. An object is freed when its shared count is zero, MERGED is
-// set and QUEUED is not: by then the local count has been folded in and no queue holds it.
+// set and QUEUED is not: by then the local count has been folded in and no queue holds it. SHARED_WEAK (a weak
+// reference names the object) changes none of this; it only keeps the shared word from ever being 0, so that the
+// owner's last release takes the CAS path that a weak upgrade's CAS can order against (tryIncref).
 //
 // Store order (CPython needed gh-117657, gh-119999 and gh-121794 to get this right): a merger clears local and tid
 // BEFORE the CAS that publishes MERGED, because a thread that sees MERGED may free the object at once.
 //
-// Layer 5, with queue.ts: the one import cycle of assembly/ (a decrement may queue; a merge may free, and freeing
+// Layer 6, with queue.ts: the one import cycle of assembly/ (a decrement may queue; a merge may free, and freeing
 // releases the children's references). CPython has the same pair in Objects/object.c and Python/brc.c.
 
 import {
   H_LOCAL, H_LINK, H_SHARED, H_TID, LINK_LIVE, LOCAL_IMMORTAL, OWNER_WORD_MASK, R_MERGES, R_OWNER_DECREFS,
   R_OWNER_INCREFS, R_SHARED_DECREFS, R_SHARED_INCREFS, SHARED_MERGED, SHARED_ONE, SHARED_QUEUED,
-  SHARED_SATURATED, SHARED_SHIFT, R_STATE, STATE_ACTIVE, LINK_LOCKED,
+  SHARED_SATURATED, SHARED_SHIFT, SHARED_WEAK, SHARED_FLAGS, R_STATE, STATE_ACTIVE, STATE_MASK, LINK_LOCKED,
 } from "./layout";
 import { DEBUG } from "./config";
 import { E_BIASED_NEGATIVE, E_DOUBLE_FREE, E_LOCK_HELD, E_NOT_OWNER, E_SHARED_NEGATIVE, EFREED, fail } from "./errors";
 import { countStat, myTid, myTidHigh, recordOf } from "./instance";
+import { worldHeldByMe } from "./safepoint";
 import { enqueue, scheduleFree } from "./queue";
 
 @inline function sharedCount(s: i32): i32 {
@@ -53,7 +58,7 @@ import { enqueue, scheduleFree } from "./queue";
   let d = (w - myTidHigh) & OWNER_WORD_MASK;
   if (d < <u64>(LOCAL_IMMORTAL - 1)) {
     // owner: plain store, no other thread writes local.
-    // The whole u64 is stored (tid and refs unchanged, no carry): a u32 store followed by the next operation's
+    // The whole u64 is stored (tid, slots and generation unchanged, no carry): a u32 store followed by the next operation's
     // u64 load of the same address would defeat store-to-load forwarding (a 10x stall).
     store<u64>(obj, w + 1);
     if (DEBUG) countStat(R_OWNER_INCREFS);
@@ -68,18 +73,16 @@ function increfSlow(obj: usize, d: u64): void {
 }
 
 /**
- * Immortality is always visible in the shared count (immortalize saturates it, whoever calls it), so the shared
- * paths need no look at local: one load and a CAS.
+ * One atomic add, as CPython's _Py_INCREF does for other threads. The caller holds a reference, so the object is not
+ * being freed and no flag needs looking at. Immortality is always visible in the shared count (immortalize
+ * saturates it, whoever calls it): an add that finds the count saturated is taken back, so an immortal count stays
+ * within SHARED_SATURATED + (threads adding at this moment), far below the i32's limit.
  */
 function increfShared(obj: usize): void {
   if (DEBUG) countStat(R_SHARED_INCREFS);
-  let s = atomic.load<i32>(obj + H_SHARED); // a guess for the CAS
-  while (sharedCount(s) < SHARED_SATURATED) {
-    // no ordering needed beyond the CAS itself: the caller already holds a reference, so the object stays alive
-    let seen = atomic.cmpxchg<i32>(obj + H_SHARED, s, s + SHARED_ONE);
-    if (seen == s) return;
-    s = seen;
-  }
+  // no ordering needed beyond the RMW itself: the caller already holds a reference, so the object stays alive
+  let old = atomic.add<i32>(obj + H_SHARED, SHARED_ONE);
+  if (sharedCount(old) >= SHARED_SATURATED) atomic.sub<i32>(obj + H_SHARED, SHARED_ONE);
 }
 
 // ---- decrement --------------------------------------------------------------------------------------------------
@@ -127,9 +130,9 @@ export function decrefSlow(obj: usize, d: u64): void {
   let next: i32;
   while (true) {
     if (sharedCount(s) >= SHARED_SATURATED) return; // immortal
-    // count 0 and no flags: our reference is counted in the owner's local count. Hand it to the owner's queue by
-    // setting QUEUED in place of a decrement (same CAS, so count and flags stay consistent).
-    next = s == 0 ? SHARED_QUEUED : s - SHARED_ONE;
+    // count 0, not merged, not queued: our reference is counted in the owner's local count. Hand it to the owner's
+    // queue by setting QUEUED in place of a decrement (same CAS, so count and flags stay consistent).
+    next = (s & ~SHARED_WEAK) == 0 ? s | SHARED_QUEUED : s - SHARED_ONE;
     if (DEBUG) {
       if (sharedCount(next) < 0 && (next & SHARED_QUEUED) == 0) fail(E_SHARED_NEGATIVE, obj);
     }
@@ -138,9 +141,9 @@ export function decrefSlow(obj: usize, d: u64): void {
     if (seen == s) break;
     s = seen;
   }
-  if (s == 0) {
+  if ((s & ~SHARED_WEAK) == 0) {
     enqueue(obj);
-  } else if (next == SHARED_MERGED) {
+  } else if (isDead(next)) {
     scheduleFree(obj); // merged, count zero, in no queue: we held the last reference
   }
 }
@@ -161,9 +164,14 @@ function mergeZeroLocal(obj: usize): void {
   publishMerged(obj, s, 0, SHARED_QUEUED); // a queued object stays queued: its owner's queue still holds it
 }
 
+/** Merged, count zero and not queued (WEAK aside): nobody holds or owes a reference; whoever made it so frees it. */
+@inline function isDead(s: i32): bool {
+  return (s & ~SHARED_WEAK) == SHARED_MERGED;
+}
+
 /**
- * Folds `add` into the shared count and sets MERGED in one CAS (retried from `s`, a guess), keeping the flags in
- * `keep`; frees the object if that leaves count zero and no flag but MERGED. The caller dropped ownership first:
+ * Folds `add` into the shared count and sets MERGED in one CAS (retried from `s`, a guess), keeping WEAK and the
+ * flags in `keep`; frees the object if that leaves it dead (isDead). The caller dropped ownership first:
  * this CAS publishes those stores to any thread that sees MERGED (pairs with decrefShared's CAS on the freeing side).
  */
 function publishMerged(obj: usize, s: i32, add: i64, keep: i32): void {
@@ -171,7 +179,7 @@ function publishMerged(obj: usize, s: i32, add: i64, keep: i32): void {
   while (true) {
     let count = <i64>sharedCount(s);
     if (count < <i64>SHARED_SATURATED) count += add;
-    next = encodeCount(count, SHARED_MERGED | (s & keep));
+    next = encodeCount(count, SHARED_MERGED | (s & (keep | SHARED_WEAK)));
     if (DEBUG) {
       if (count < 0 && (next & SHARED_QUEUED) == 0) fail(E_SHARED_NEGATIVE, obj);
     }
@@ -180,7 +188,7 @@ function publishMerged(obj: usize, s: i32, add: i64, keep: i32): void {
     s = seen;
   }
   countStat(R_MERGES);
-  if (next == SHARED_MERGED) scheduleFree(obj);
+  if (isDead(next)) scheduleFree(obj);
 }
 
 /** Clears local and tid. Called by the holder of the owner's rights, before MERGED is published (gh-121794). */
@@ -188,7 +196,8 @@ function publishMerged(obj: usize, s: i32, add: i64, keep: i32): void {
   if (DEBUG) {
     // debug check only: snapshots
     let tid = <u32>atomic.load<u16>(obj + H_TID);
-    if (tid != myTid && atomic.load<u32>(recordOf(tid) + R_STATE) == STATE_ACTIVE) fail(E_NOT_OWNER, obj);
+    let state = atomic.load<u32>(recordOf(tid) + R_STATE) & STATE_MASK;
+    if (tid != myTid && state == STATE_ACTIVE && !worldHeldByMe()) fail(E_NOT_OWNER, obj);
   }
   store<u32>(obj + H_LOCAL, 0);
   atomic.store<u16>(obj + H_TID, 0); // other threads read tid atomically to pick their path; release for local = 0
@@ -233,7 +242,7 @@ export function immortalize(obj: usize): void {
   let s = atomic.load<i32>(obj + H_SHARED); // a guess for the CAS
   while (sharedCount(s) < SHARED_SATURATED) {
     // keeps the flags: count and flags change together, as everywhere
-    let seen = atomic.cmpxchg<i32>(obj + H_SHARED, s, encodeCount(SHARED_SATURATED, s & 3));
+    let seen = atomic.cmpxchg<i32>(obj + H_SHARED, s, encodeCount(SHARED_SATURATED, s & SHARED_FLAGS));
     if (seen == s) return;
     s = seen;
   }
@@ -245,11 +254,43 @@ export function immortalize(obj: usize): void {
     sharedCount(atomic.load<i32>(obj + H_SHARED)) >= SHARED_SATURATED;
 }
 
-/** Debug build: an object about to be freed must be live (else: double free) and unlocked. */
-export function checkFreeable(obj: usize): void {
+/**
+ * Weak upgrade (weak.ts), with the weak lock held, so the object's block cannot be released meanwhile: a new
+ * reference, unless the object's free is decided. The owner increments its local count (it cannot be merging: that
+ * would be this very thread); any other thread CASes the shared count up, failing when the object is merged with
+ * nothing left (count zero, or only the queue's reference). That CAS orders against every CAS that decides a free
+ * (decrefShared, publishMerged): whichever comes first wins. The owner's plain free (mergeZeroLocal, shared == 0)
+ * cannot race it, because an object with a weak reference has SHARED_WEAK and so a shared word that is never 0.
+ */
+export function tryIncref(obj: usize): bool {
+  let w = load<u64>(obj);
+  let d = (w - myTidHigh) & OWNER_WORD_MASK;
+  if (d - 1 < <u64>(LOCAL_IMMORTAL - 2)) { // ours, local in [1, immortal - 1)
+    store<u64>(obj, w + 1);
+    return true;
+  }
+  if (d == <u64>(LOCAL_IMMORTAL - 1)) { // ours, and one more would wrap: saturate
+    immortalize(obj);
+    return true;
+  }
+  if (d == <u64>LOCAL_IMMORTAL) return true;
+  let s = atomic.load<i32>(obj + H_SHARED); // a guess for the CAS
+  while (true) {
+    let count = sharedCount(s);
+    if (count >= SHARED_SATURATED) return true; // immortal
+    if ((s & SHARED_MERGED) != 0 && count - (s & SHARED_QUEUED) <= 0) return false; // its free is decided
+    let seen = atomic.cmpxchg<i32>(obj + H_SHARED, s, s + SHARED_ONE);
+    if (seen == s) return true;
+    s = seen;
+  }
+  return false; // not reached
+}
+
+/** Debug build: an object about to be freed must be live (else: double free) and not locked by another thread. */
+export function checkFreeable(obj: usize, lockedByUs: bool): void {
   if (DEBUG) {
     let w = atomic.load<u32>(obj + H_LINK); // debug check: the freeing thread holds the last reference
     if ((w & LINK_LIVE) == 0) fail(E_DOUBLE_FREE, obj);
-    if (w & LINK_LOCKED) fail(E_LOCK_HELD, obj);
+    if ((w & LINK_LOCKED) != 0 && !lockedByUs) fail(E_LOCK_HELD, obj);
   }
 }

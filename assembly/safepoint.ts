@@ -1,31 +1,71 @@
-// Stopping a thread at a safe point, so that terminating it never leaves a half-done operation behind.
+// Safe points: where a thread may be terminated, or held still while a collection scans the heap.
 //
-// worker.terminate() can stop a thread between any two wasm instructions that check for interrupts (function
-// entries, loop back-edges). Inside a multi-step operation that would leave a half-done merge, a held heap lock or
-// a BUSY slot behind. So a thread marks the multi-step part of every operation (enterOp / leaveOp), and a thread
-// that wants to terminate another first asks it to stop (requestStop) and waits (JS side, src/lifecycle.ts) until
-// the target either sits blocked at its next operation boundary (STOPPED) or is seen outside any operation.
-// The mark is a plain store; a terminator that sees it clear waits a grace period and looks again, so a store still
-// in the target's store buffer is seen (x86-TSO drains stores in order, in far less than the grace period).
+// A thread marks the multi-step part of every operation (enterOp / leaveOp). Between operations it touches no
+// shared state except through the fast paths (an owner's plain increment or decrement, in wasm or inlined in
+// JavaScript), and every fast path first reads the thread's ATTENTION word with one plain load. Two requests use it:
 //
-//   record line 3:  R_IN_OP (plain, by the thread)   R_STOP (atomic, by the terminator)   R_STOPPED (atomic)
+// - STOP (termination). worker.terminate() can stop a thread between any two instructions that check for
+//   interrupts; inside a multi-step operation that would leave a half-done merge, a held heap lock or a BUSY slot
+//   behind. So a terminator first sets STOP (requestStop) and waits (src/lifecycle.ts) until the target either sits
+//   blocked at its next boundary (STOPPED) or is seen outside any operation twice, a grace period apart: the in-op
+//   mark is a plain store, and x86-TSO drains stores in order, in far less than that period.
+// - PAUSE (a cycle collection, collect.ts). The collector needs every other thread's counts and slots to hold still
+//   while it scans. A thread acknowledges by storing PAUSED = 1 and touches nothing until the pause ends: at its
+//   next operation boundary (attend, here: it sleeps until PAUSE is cleared), or from its idle event loop
+//   (brc_safepoint: it goes on running JavaScript, whose fast paths now see ATTENTION and call in, and block here).
+//   The acknowledgement is the thread's generation + 1, so one left by an earlier holder of the tid never counts.
+//
+//   record line 3:  R_IN_OP (plain, by the thread)   R_ATTENTION (atomic RMW, by others)   R_STOPPED   R_PAUSED
 //
 // Layer 2: imports the instance and the host's wait.
 
 import {
-  R_IN_OP, R_STATE, R_STOP, R_STOPPED, STATE_HELPED, STATE_PARKED, STOP_ASLEEP, STOP_IN_OP, STOP_OUTSIDE,
-  STOP_STOPPED,
+  ATTENTION_PAUSE, ATTENTION_STOP, GLOBAL_BASE, G_WORLD, R_ATTENTION, R_IN_OP, R_PAUSED, R_STATE, R_STOPPED,
+  STATE_HELPED, STATE_MASK, STATE_PARKED, STOP_ASLEEP, STOP_IN_OP, STOP_OUTSIDE, STOP_STOPPED, WORLD_HELD,
 } from "./layout";
-import { myRecord, recordOf } from "./instance";
+import { canBlockHere, myPausedMark, myRecord, myTid, recordOf } from "./instance";
 import { waitOn } from "./host";
 
 @inline export function enterOp(): void {
   store<u32>(myRecord + R_IN_OP, 1);
-  if (atomic.load<u32>(myRecord + R_STOP) != 0) stopHere(); // after our in-op store; see the grace period above
+  if (atomic.load<u32>(myRecord + R_ATTENTION) != 0) attend(); // after our in-op store; see STOP's grace period
 }
 
 @inline export function leaveOp(): void {
   store<u32>(myRecord + R_IN_OP, 0);
+}
+
+/** At an operation boundary with ATTENTION set: stop for good, or sit out a pause. */
+function attend(): void {
+  let attention = myRecord + R_ATTENTION;
+  while (true) {
+    let a = atomic.load<u32>(attention);
+    if (a & ATTENTION_STOP) stopHere();
+    if ((a & ATTENTION_PAUSE) == 0) return;
+    store<u32>(myRecord + R_IN_OP, 0);
+    // The acknowledgement, stored again before every sleep: a new collection may have cleared it meanwhile.
+    // SC store: everything we did happens before the collector's load that sees it.
+    atomic.store<u32>(myRecord + R_PAUSED, myPausedMark);
+    atomic.notify(GLOBAL_BASE + G_WORLD); // the collector waits there for acknowledgements
+    if (canBlockHere()) waitOn(attention, a); // until PAUSE is cleared (the collector notifies)
+    if ((atomic.load<u32>(attention) & ATTENTION_PAUSE) != 0) continue;
+    // Leaving the pause: withdraw the acknowledgement BEFORE looking at ATTENTION again (both SC). A collector that
+    // set PAUSE meanwhile and still saw our old PAUSED = 1 is fine: between the two we touched nothing, and the
+    // load below sees its PAUSE and acknowledges again.
+    atomic.store<u32>(myRecord + R_PAUSED, 0);
+    store<u32>(myRecord + R_IN_OP, 1);
+  }
+}
+
+/**
+ * Called from a thread's idle event loop (brc_safepoint): acknowledges a pause without waiting for its end. True if
+ * a pause was acknowledged. From then on this thread's fast paths see ATTENTION and call in, where they wait.
+ */
+export function acknowledgePause(): bool {
+  if ((atomic.load<u32>(myRecord + R_ATTENTION) & ATTENTION_PAUSE) == 0) return false;
+  atomic.store<u32>(myRecord + R_PAUSED, myPausedMark); // SC: as in attend
+  atomic.notify(GLOBAL_BASE + G_WORLD);
+  return true;
 }
 
 /** Blocks this thread for good, outside any operation, until it is terminated. */
@@ -33,12 +73,38 @@ function stopHere(): void {
   store<u32>(myRecord + R_IN_OP, 0);
   atomic.store<u32>(myRecord + R_STOPPED, 1); // release: everything we did is visible to the detacher
   atomic.notify(myRecord + R_STOPPED);
-  while (true) waitOn(myRecord + R_STOP, 1); // never woken for good: termination ends it
+  atomic.notify(GLOBAL_BASE + G_WORLD); // a stopped thread counts as held for a collection too
+  while (true) waitOn(myRecord + R_ATTENTION, atomic.load<u32>(myRecord + R_ATTENTION)); // termination ends it
+}
+
+/**
+ * A detacher of another (dead) thread must not change objects while a collection holds the world: true while one
+ * does. Read after the detacher took the dead thread's rights (SC); the collector sets WORLD_HELD, then reads every
+ * thread's state (collect.ts worldPoll), so one of the two sees the other.
+ */
+export function worldHeldByOther(): bool {
+  let w = atomic.load<u32>(GLOBAL_BASE + G_WORLD);
+  return (w & WORLD_HELD) != 0 && (w & ~WORLD_HELD) != myTid;
+}
+
+/** True while this thread collects with the world held: it then acts as the holder of every thread's rights. */
+export function worldHeldByMe(): bool {
+  return atomic.load<u32>(GLOBAL_BASE + G_WORLD) == (myTid | WORLD_HELD);
+}
+
+/** Sleeps (or spins, where this thread may not block) until no collection holds the world. */
+export function waitForWorld(): void {
+  let at = GLOBAL_BASE + G_WORLD;
+  while (true) {
+    let w = atomic.load<u32>(at);
+    if ((w & WORLD_HELD) == 0) return;
+    if (canBlockHere()) waitOn(at, w);
+  }
 }
 
 /** Asks `tid` to stop at its next operation boundary. */
 export function requestStop(tid: u32): void {
-  atomic.store<u32>(recordOf(tid) + R_STOP, 1); // SC store, then the caller polls R_IN_OP / R_STOPPED
+  atomic.or<u32>(recordOf(tid) + R_ATTENTION, ATTENTION_STOP); // SC, then the caller polls R_IN_OP / R_STOPPED
 }
 
 /** Where a thread asked to stop is now: one of STOP_OUTSIDE, STOP_IN_OP, STOP_STOPPED, STOP_ASLEEP (layout.ts). */
@@ -46,6 +112,6 @@ export function stopState(tid: u32): u32 {
   let rec = recordOf(tid);
   if (atomic.load<u32>(rec + R_STOPPED) != 0) return STOP_STOPPED; // acquire: pairs with stopHere's release
   if (atomic.load<u32>(rec + R_IN_OP) != 0) return STOP_IN_OP; // a plain store on the other side: grace period
-  let s = atomic.load<u32>(rec + R_STATE); // parkSelf stores PARKED before it leaves the operation
+  let s = atomic.load<u32>(rec + R_STATE) & STATE_MASK; // parkSelf stores PARKED before it leaves the operation
   return s == STATE_PARKED || s == STATE_HELPED ? STOP_ASLEEP : STOP_OUTSIDE;
 }

@@ -15,15 +15,16 @@
 //
 // Tid reuse rule: a tid becomes FREE only after its queue is drained and every object it owned has been abandoned
 // (merged, tid set to 0). So when a new thread takes the tid, no object names the old thread, and the new thread
-// cannot mistake an old object for its own. The record's generation, bumped at each attach, tells the two apart
-// for the JS side.
+// cannot mistake an old object for its own. The generation, bumped at each attach and kept in the state word above
+// the state (generation << STATE_GEN_SHIFT | state), tells the two apart: every CAS on the word is exact about
+// which incarnation it acts on, so detaching a dead thread can never take a new holder of its tid.
 //
-// Layer 8: drives everything below it.
+// Layer 9: drives everything below it.
 
 import {
-  GLOBAL_BASE, G_ATTACHED, G_ORPHANS, H_LINK, H_TID, HEAP_OBJECT, LINK_LIVE, LINK_ORPHAN, R_GENERATION, R_IN_OP,
-  R_LOCKS_HELD, R_STATE, R_STOP, R_STOPPED, STATE_ACTIVE, STATE_FREE, STATE_HELPED, STATE_PARKED,
-  STATE_RECLAIMING,
+  ATTENTION_PAUSE, ATTENTION_STOP, GLOBAL_BASE, G_ATTACHED, G_ORPHANS, G_WORLD, H_LINK, H_TID, HEAP_OBJECT,
+  LINK_LIVE, LINK_ORPHAN, R_ATTENTION, R_IN_OP, R_LOCKS_HELD, R_STATE, R_STOPPED, STATE_ACTIVE, STATE_FREE,
+  STATE_GEN_SHIFT, STATE_HELPED, STATE_MASK, STATE_PARKED, STATE_RECLAIMING,
 } from "./layout";
 import { EATTACHED, ENOTATTACHED, ETHREADS, OK, setError } from "./errors";
 import {
@@ -34,6 +35,7 @@ import { abandonPagesOf, nextBlock } from "./alloc";
 import { abandonObject } from "./refcount";
 import { drainAndFree, drainFrees, releaseRights } from "./queue";
 import { releaseLocksOf } from "./lock";
+import { waitForWorld, worldHeldByOther } from "./safepoint";
 import { waitOn } from "./host";
 
 /** Takes the lowest FREE tid. Returns the tid, or 0 with the error recorded. */
@@ -42,46 +44,40 @@ export function attachThread(): u32 {
   if (loadLayout() != OK) return 0;
   for (let tid: u32 = 1; tid <= maxThreads; tid++) {
     let rec = recordOf(tid);
+    let s = atomic.load<u32>(rec + R_STATE); // a guess for the CAS
+    if ((s & STATE_MASK) != STATE_FREE) continue;
+    let generation = ((s >> STATE_GEN_SHIFT) + 1) & (0xffffffff >> STATE_GEN_SHIFT);
     // acquire: the previous holder's detach (its final FREE store) happens before we use the record
-    if (atomic.cmpxchg<u32>(rec + R_STATE, STATE_FREE, STATE_ACTIVE) == STATE_FREE) {
-      atomic.add<u32>(rec + R_GENERATION, 1); // read by other threads to tell incarnations apart
-      store<u32>(rec + R_IN_OP, 0);
-      store<u32>(rec + R_LOCKS_HELD, 0);
-      // a new incarnation starts unstopped; we hold the record (ACTIVE), a stale request of the old one is void
-      atomic.store<u32>(rec + R_STOPPED, 0);
-      atomic.store<u32>(rec + R_STOP, 0);
-      atomic.add<u32>(GLOBAL_BASE + G_ATTACHED, 1); // statistics only
-      becomeTid(tid);
-      return tid;
-    }
+    if (atomic.cmpxchg<u32>(rec + R_STATE, s, (generation << STATE_GEN_SHIFT) | STATE_ACTIVE) != s) continue;
+    store<u32>(rec + R_IN_OP, 0);
+    store<u32>(rec + R_LOCKS_HELD, 0);
+    // a new incarnation starts unstopped; we hold the record (ACTIVE), a stale request of the old one is void
+    atomic.store<u32>(rec + R_STOPPED, 0);
+    atomic.and<u32>(rec + R_ATTENTION, ~ATTENTION_STOP); // not PAUSE: a collector may have set it for us already
+    atomic.add<u32>(GLOBAL_BASE + G_ATTACHED, 1); // statistics only
+    becomeTid(tid, generation);
+    // A collection that holds the world may have read our record as FREE: pause ourselves (our first operation
+    // acknowledges). SC after our CAS; the collector sets WORLD_HELD, then reads the states again (collect.ts).
+    if (atomic.load<u32>(GLOBAL_BASE + G_WORLD) != 0) atomic.or<u32>(rec + R_ATTENTION, ATTENTION_PAUSE);
+    return tid;
   }
   setError(ETHREADS, maxThreads);
   return 0;
 }
 
 /**
- * Detaches `tid`: this thread's own, or that of a thread known to be dead (a terminated worker).
- * Drains its queue, abandons its objects and pages, then frees the tid.
+ * Detaches `tid`: this thread's own, or (`generation` given) incarnation `generation` of a thread known to be dead
+ * (a terminated worker). Drains its queue, abandons its objects and pages, then frees the tid.
  */
-export function detachThread(tid: u32): i32 {
+export function detachThread(tid: u32, generation: u32 = ANY_GENERATION): i32 {
   if (!layoutLoaded()) {
     let e = loadLayout();
     if (e != OK) return e;
   }
   if (tid == 0 || tid > maxThreads) return setError(ENOTATTACHED, tid);
   let rec = recordOf(tid);
-  // take the rights from the owner (self) or from a dead owner; wait out a helper that borrowed them
-  while (true) {
-    let s = atomic.load<u32>(rec + R_STATE); // a guess for the CAS below
-    if (s == STATE_ACTIVE || s == STATE_PARKED) {
-      if (atomic.cmpxchg<u32>(rec + R_STATE, s, STATE_RECLAIMING) == s) break; // acquire the rights
-    } else if (s == STATE_HELPED) {
-      // the helper notifies when it gives the rights back
-      if (canBlockHere()) waitOn(rec + R_STATE, STATE_HELPED);
-    } else {
-      return setError(ENOTATTACHED, tid);
-    }
-  }
+  let e = takeRights(rec, generation);
+  if (e != OK) return setError(e, tid);
   let dead = tid != myTid;
   releaseLocksOf(rec); // a dead thread's locks would stay held forever; a leaving thread's too
   drainAndFree(rec);
@@ -94,6 +90,32 @@ export function detachThread(tid: u32): i32 {
   releaseRights(rec, STATE_FREE);
   if (!dead) dropTid(); // after the release another thread may take the tid: nothing more under it here
   return OK;
+}
+
+const ANY_GENERATION: u32 = 0xffffffff;
+
+/**
+ * Takes the rights of `rec` from its owner (ourselves) or from a dead owner of incarnation `generation`, waiting out a
+ * helper that borrowed them, and backing off while a collection holds the world. OK, or ENOTATTACHED.
+ */
+function takeRights(rec: usize, generation: u32): i32 {
+  while (true) {
+    let s = atomic.load<u32>(rec + R_STATE); // a guess for the CAS below
+    let state = s & STATE_MASK;
+    if (generation != ANY_GENERATION && (s >> STATE_GEN_SHIFT) != generation) return ENOTATTACHED; // long gone
+    if (state == STATE_ACTIVE || state == STATE_PARKED) {
+      let taken = (s & ~STATE_MASK) | STATE_RECLAIMING;
+      if (atomic.cmpxchg<u32>(rec + R_STATE, s, taken) != s) continue;
+      if (!worldHeldByOther()) return OK; // acquire the rights (SC, then that read: see safepoint.ts)
+      atomic.store<u32>(rec + R_STATE, s); // a collection holds the world: give them back, wait, try again
+      waitForWorld();
+    } else if (state == STATE_HELPED) {
+      if (canBlockHere()) waitOn(rec + R_STATE, s); // the helper notifies when it gives the rights back
+    } else {
+      return ENOTATTACHED;
+    }
+  }
+  return OK; // not reached
 }
 
 /** Merges every live object that `tid` owns. Frees are scheduled, run by the caller. */

@@ -5,14 +5,16 @@
 // Every atomic load here only avoids torn reads of words others may write: verify needs no ordering, because by
 // contract no other thread is inside a biasrc call while it runs.
 //
-// Layer 9: reads everything, changes nothing.
+// Layer 10: reads everything, changes nothing.
 
 import {
   HEAP_OBJECT, H_LINK, H_LOCAL, H_SHARED, H_TID, LINK_BITS, LINK_LIVE, LOCAL_IMMORTAL, MAP_FREE, MAP_LARGE,
   MAP_SMALL, MAP_TAIL, PAGE_ABANDONED, PAGE_HEADER_SIZE, PAGE_SIZE, P_BLOCK_SIZE, P_BUMP, P_CAPACITY, P_CLASS,
   P_KIND, P_LOCAL_FREE, P_OWNER, P_PAGES, P_STATE, P_THREAD_FREE, P_USED, R_OBJECTS_ALLOC, R_OBJECTS_FREED, R_QUEUE, R_STATE, SHARED_MERGED, SHARED_QUEUED, SHARED_SATURATED,
   SHARED_SHIFT, SIZE_CLASSES, SLOT_BUSY, STATE_ACTIVE, STATE_PARKED, THREAD_FREE_FULL, HEAP_KINDS, LARGE_CLASS,
+  STATE_MASK, SHARED_WEAK, STATE_HELPED,
 } from "./layout";
+import { NO_CELL, findCell } from "./weaktable";
 import {
   E_COUNT_MISMATCH, E_DEAD_REFERENCE, E_MERGED_OWNED, E_OWNER_GONE, E_PAGE_CORRUPT, E_QUEUED_TWICE,
   E_SHARED_NEGATIVE, E_BIASED_NEGATIVE, OK, setError,
@@ -20,7 +22,7 @@ import {
 import { maxThreads, recordOf, sumRecords } from "./instance";
 import { mapGet, pageAddress, pageHigh } from "./pages";
 import { classBlockSize } from "./alloc";
-import { slotCount, slotAddress, validateObject } from "./object";
+import { slotCount, slotAddress, validateBlock } from "./object";
 
 let liveObjects: u64 = 0;
 let queuedObjects: u64 = 0;
@@ -55,7 +57,7 @@ function verifyQueue(rec: usize): i64 {
   let n: i64 = 0;
   let obj = <usize>atomic.load<u32>(rec + R_QUEUE);
   while (obj != 0) {
-    if (validateObject(obj) != OK) return -<i64>setError(E_DEAD_REFERENCE, obj);
+    if (validateBlock(obj) != OK) return -<i64>setError(E_DEAD_REFERENCE, obj);
     if ((atomic.load<i32>(obj + H_SHARED) & SHARED_QUEUED) == 0) return -<i64>setError(E_QUEUED_TWICE, obj);
     if (++n > (1 << 28)) return -<i64>setError(E_QUEUED_TWICE, obj); // a cycle
     obj = <usize>(atomic.load<u32>(obj + H_LINK) & ~LINK_BITS);
@@ -124,8 +126,8 @@ function verifyLargeRun(page: usize, index: u32, high: u32): i32 {
 }
 
 @inline function attached(tid: u32): bool {
-  let s = atomic.load<u32>(recordOf(tid) + R_STATE);
-  return s == STATE_ACTIVE || s == STATE_PARKED;
+  let s = atomic.load<u32>(recordOf(tid) + R_STATE) & STATE_MASK;
+  return s == STATE_ACTIVE || s == STATE_PARKED || s == STATE_HELPED;
 }
 
 /** The paper's invariants for one live object, and its slots. */
@@ -147,12 +149,13 @@ function verifyObject(obj: usize): i32 {
   }
   if (count < 0 && !queued) return setError(E_SHARED_NEGATIVE, obj);
   let immortal = local == LOCAL_IMMORTAL || count >= SHARED_SATURATED;
+  if ((s & SHARED_WEAK) != 0 && findCell(obj) == NO_CELL) return setError(E_PAGE_CORRUPT, obj); // WEAK without a cell
   if (!immortal && <i64>local + <i64>count - (queued ? 1 : 0) <= 0) return setError(E_DEAD_REFERENCE, obj);
   let slots = slotCount(obj);
   for (let i: u32 = 0; i < slots; i++) {
     let child = atomic.load<u32>(slotAddress(obj, i));
     if (child & SLOT_BUSY) return setError(E_PAGE_CORRUPT, obj);
-    if (child != 0 && validateObject(<usize>child) != OK) return setError(E_DEAD_REFERENCE, obj);
+    if (child != 0 && validateBlock(<usize>child) != OK) return setError(E_DEAD_REFERENCE, obj);
   }
   return OK;
 }

@@ -7,7 +7,7 @@ import { ABI_CONSTANTS, ERROR_CODE_NAMES } from './generated/abi.js';
 
 export type BrcErrorCode =
   | 'EINVAL' | 'EFREED' | 'ENOMEM' | 'ETHREADS' | 'EINIT' | 'ELAYOUT' | 'ENOTATTACHED' | 'EATTACHED'
-  | 'ENOTLOCKED' | 'EBUSY' | 'ELOCKS' | 'ECLOSED' | 'ENOTSHARED' | 'EINVARIANT';
+  | 'ENOTLOCKED' | 'EBUSY' | 'ELOCKS' | 'EDEADLK' | 'ETIMEDOUT' | 'ECLOSED' | 'ENOTSHARED' | 'EINVARIANT';
 
 /** Error codes the wasm module reports, by name (generated from the module). */
 export type WasmErrorName = (typeof ERROR_CODE_NAMES)[number];
@@ -24,6 +24,8 @@ const DESCRIPTIONS: Record<WasmErrorName, string> = {
   ENOTLOCKED: 'this thread does not hold the object\'s lock',
   EBUSY: 'the operation cannot run now',
   ELOCKS: 'this thread already holds 16 object locks (the most one thread may hold at once)',
+  EDEADLK: 'this thread already holds this lock: waiting for it would never end (unlock it first, or use withLockAsync to queue async sections)',
+  ETIMEDOUT: 'a thread did not reach a safe point in time',
   E_BIASED_NEGATIVE: 'invariant broken: the biased (local) count would go below zero (a decref too many)',
   E_SHARED_NEGATIVE: 'invariant broken: shared count below zero while the object is not queued',
   E_QUEUED_TWICE: 'invariant broken: an object is queued twice, or marked queued but in no queue',

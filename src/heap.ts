@@ -1,9 +1,15 @@
 /**
  * Heap: the public API over the raw ABI. One Heap per thread; the main thread creates it, workers join it.
  *
- * Checked mode (the default) validates every argument before it reaches wasm, so a bad call throws a BrcError and
- * never changes the heap. Unchecked mode (`checked: false`) binds the hot methods straight to the wasm exports:
- * no JS work, no allocation per call, and no validation either.
+ * The owner's fast path runs in JavaScript, as CPython's Py_INCREF runs in its header: incref and decref read the
+ * object's header through a typed array and, when this thread owns the object and its local count stays in the
+ * fast range, store the new count with one plain store, exactly as the core's fast path (assembly/refcount.ts)
+ * does. Every other case calls the core. The thread's ATTENTION word is read first (one plain load): a pending
+ * termination or collection sends every fast path into the core, which holds it at a safe point.
+ *
+ * Checked mode (the default) validates every argument in JavaScript (views.ts) before anything happens, so a bad
+ * call throws a BrcError and never changes the heap. Unchecked mode (`checked: false`) skips the validation.
+ * The debug build always calls the core, so that its invariant checks run.
  */
 
 import { BrcError, coreError } from './errors.js';
@@ -12,6 +18,9 @@ import { LAYOUT, STAT_INDICES, type Layout, type Stats } from './layout.js';
 import { Ref, type Handle } from './ref.js';
 import { Checker, closedError } from './check.js';
 import { Locks } from './locks.js';
+import { HeapViews } from './views.js';
+import { ownerDecref, ownerIncref } from './fastpath.js';
+import { collectCycles, mergeEveryQueue, type CycleOptions } from './collect.js';
 import { ThreadGroup } from './lifecycle.js';
 import type { HeapShare, HeapThread, SpawnOptions } from './thread.js';
 import {
@@ -21,6 +30,7 @@ import {
 
 export type { Handle } from './ref.js';
 export type { HeapShare } from './thread.js';
+export type { CycleOptions } from './collect.js';
 
 export interface HeapOptions {
   /** Most threads attached at once (default 64, at most 4096). */
@@ -28,12 +38,14 @@ export interface HeapOptions {
   memory?: MemoryOptions;
   /** The debug build: checks the protocol's invariants inside every operation (slower). */
   debug?: boolean;
-  /** Validate every handle and index before calling into wasm (default true). */
+  /** Validate every handle and index before anything happens (default true). */
   checked?: boolean;
   /** The wasm to use: a URL, bytes or a compiled WebAssembly.Module (default: the build shipped with the package). */
   wasm?: WasmSource;
   /** Force the shared (threads) or the single-thread build; by default shared where SharedArrayBuffer is usable. */
   shared?: boolean;
+  /** Cycle collection: when it runs by itself and how long it waits for threads (default: only when called). */
+  cycles?: CycleOptions;
 }
 
 export interface ObjectInfo {
@@ -47,10 +59,15 @@ export interface ObjectInfo {
   locked: boolean;
   slots: number;
   bytes: number;
+  /** Weak references name it. */
+  weak: boolean;
 }
 
+/** A weak reference: holds no count, travels in postMessage as a plain number; `heap.upgrade` turns it back. */
+export type WeakHandle = number;
+
 export class Heap {
-  /** The wasm exports (the raw ABI, docs/ABI.md): no checks at all. */
+  /** The wasm exports (the raw ABI, docs/ABI.md): no checks at all. They take handles modulo 2^32 (addresses). */
   readonly raw: BrcExports;
   readonly memory: WebAssembly.Memory;
   readonly module: WebAssembly.Module;
@@ -65,42 +82,45 @@ export class Heap {
   /** In a worker: the workerData given to spawn. */
   workerData: unknown = undefined;
 
+  readonly #views: HeapViews;
   readonly #check: Checker;
   readonly #locks: Locks;
   readonly #threads: ThreadGroup;
+  readonly #cycles: CycleOptions;
+  /** The tid the fast path compares with: ours, or -1 (never equal) in the debug build, which always calls in. */
+  readonly #fastTid: number;
+  /** Index of this thread's ATTENTION word in the u32 view. */
+  readonly #attention: number;
   #closed = false;
   #queueIndex = -1;
+  #autoCollecting = false;
 
-  private constructor(core: CoreInstance, module: WebAssembly.Module, debug: boolean, checked: boolean, shared: boolean) {
+  private constructor(core: CoreInstance, module: WebAssembly.Module, options: { debug: boolean; checked: boolean; shared: boolean; cycles: CycleOptions }) {
     this.raw = core.exports;
     this.memory = core.memory;
     this.module = module;
-    this.debug = debug;
-    this.checked = checked;
-    this.shared = shared;
-    this.#check = new Checker(this.raw, () => this.#closed);
-    this.#locks = new Locks(this.raw, this.#check);
-    this.#threads = new ThreadGroup(this.raw);
+    this.debug = options.debug;
+    this.checked = options.checked;
+    this.shared = options.shared;
+    this.#cycles = options.cycles;
     const tid = this.raw.brc_thread_attach();
     if (tid === 0) throw coreError(this.raw.brc_last_error(), 'attaching this thread to the heap');
     this.tid = tid;
+    this.#views = new HeapViews(core.memory);
+    this.#check = new Checker(this.raw, this.#views, () => this.#closed);
+    this.#locks = new Locks(this.raw, this.#check, this.#views);
+    this.#threads = new ThreadGroup(this.raw);
+    this.#fastTid = options.debug ? -1 : tid;
+    this.#attention = (this.raw.brc_attention_address(tid) >>> 0) >>> 2;
     this.raw.brc_set_can_block(canBlock() ? 1 : 0);
-    if (!checked) {
-      // own properties shadow the checked methods: calls go straight to wasm
-      this.incref = this.raw.brc_incref;
-      this.decref = this.raw.brc_decref;
-      this.getRef = this.raw.brc_get_ref;
-      this.loadRef = this.raw.brc_load_ref;
-      this.setRef = this.raw.brc_set_ref;
-    }
     this.#armQueueWaiter();
   }
 
   /** Creates a heap in a new memory, with this thread attached as tid 1. */
   static async create(options: HeapOptions = {}): Promise<Heap> {
     const maxThreads = options.maxThreads ?? 64;
-    if (!Number.isInteger(maxThreads) || maxThreads < 1 || maxThreads > 4096) {
-      throw new BrcError('EINVAL', `Heap.create: maxThreads must be an integer from 1 to 4096, not ${String(maxThreads)}`);
+    if (!Number.isInteger(maxThreads) || maxThreads < 1 || maxThreads > LAYOUT.MAX_THREADS_LIMIT) {
+      throw new BrcError('EINVAL', `Heap.create: maxThreads must be an integer from 1 to ${LAYOUT.MAX_THREADS_LIMIT}, not ${String(maxThreads)}`);
     }
     const { initialMiB = 16, maximumMiB = 1024 } = options.memory ?? {};
     if (!(initialMiB > 0) || !(maximumMiB >= initialMiB) || maximumMiB > 4096) {
@@ -115,7 +135,7 @@ export class Heap {
     const core = await instantiateCore(module, memory);
     const rc = core.exports.brc_init(maxThreads, maximum);
     if (rc !== 0) throw coreError(rc, 'Heap.create');
-    return new Heap(core, module, debug, options.checked ?? true, shared);
+    return new Heap(core, module, { debug, checked: options.checked ?? true, shared, cycles: options.cycles ?? {} });
   }
 
   /** Attaches this thread to an existing heap (used by joinHeap in workers). */
@@ -123,7 +143,7 @@ export class Heap {
     const core = await instantiateCore(share.module, share.memory);
     const rc = core.exports.brc_attach_memory();
     if (rc !== 0) throw coreError(rc, 'joinHeap');
-    return new Heap(core, share.module, share.debug, share.checked, true);
+    return new Heap(core, share.module, { debug: share.debug, checked: share.checked, shared: true, cycles: share.cycles });
   }
 
   // ---- objects ----------------------------------------------------------------------------------------------------
@@ -137,49 +157,86 @@ export class Heap {
     if (!Number.isInteger(slots) || slots < 0 || slots > LAYOUT.MAX_SLOTS) {
       throw new BrcError('EINVAL', `alloc: slots must be an integer from 0 to ${LAYOUT.MAX_SLOTS}, not ${String(slots)}`);
     }
-    const handle = this.#check.trap('alloc', 0, () => this.raw.brc_alloc(bytes, slots));
-    if (handle === 0) throw coreError(this.raw.brc_last_error(), `alloc(${bytes}, ${slots})`);
-    return handle;
+    const address = this.#check.trap('alloc', 0, () => this.raw.brc_alloc(bytes, slots)) >>> 0;
+    if (address === 0) throw coreError(this.raw.brc_last_error(), `alloc(${bytes}, ${slots})`);
+    if (this.#cycles.threshold !== undefined) this.#maybeCollect();
+    return this.#views.tag(address);
   }
 
+  /** Adds a reference. */
   incref(handle: Handle): void {
-    this.#check.handle(handle, 'incref');
-    this.#check.trap('incref', handle, () => this.raw.brc_incref(handle));
+    const address = this.checked ? this.#check.handle(handle, 'incref') : handle >>> 0;
+    if (!ownerIncref(this.#views.u32, this.#attention, this.#fastTid, address)) this.#slow('incref', handle, address, false);
   }
 
+  /** Releases a reference; the object is freed (and its slots released) with the last one anywhere. */
   decref(handle: Handle): void {
-    this.#check.handle(handle, 'decref');
-    this.#check.trap('decref', handle, () => this.raw.brc_decref(handle));
+    const address = this.checked ? this.#check.handle(handle, 'decref') : handle >>> 0;
+    if (ownerDecref(this.#views.u32, this.#attention, this.#fastTid, address)) return;
+    if (this.checked) this.#refuseFreeingHeldLock(handle, address);
+    this.#slow('decref', handle, address, true);
+  }
+
+  /** The core's path for everything the inline fast path does not take; it refreshes the views (memory growth). */
+  #slow(what: string, handle: Handle, address: number, decrement: boolean): void {
+    this.#check.trap(what, handle, () => (decrement ? this.raw.brc_decref(address) : this.raw.brc_incref(address)));
+    this.#views.refresh();
+  }
+
+  /**
+   * Checked mode: a decref that would free an object this thread holds locked is refused (EBUSY), so that no lock
+   * table names a freed object. It would free it when this is the last reference: the true count is 1.
+   */
+  #refuseFreeingHeldLock(handle: Handle, address: number): void {
+    if ((this.#views.u32[(address + LAYOUT.H_LINK) >>> 2] & LAYOUT.LINK_LOCKED) === 0) return;
+    if (this.raw.brc_holds_lock(address) !== 1 || this.#trueCount(address) > 1) return;
+    throw new BrcError('EBUSY', `decref(handle 0x${handle.toString(16)}): this is the last reference to an object this thread holds locked; unlock it first`, { handle });
+  }
+
+  #trueCount(address: number): number {
+    const shared = this.raw.brc_info_shared(address);
+    const local = this.raw.brc_info_local(address) >>> 0;
+    return local + (shared >> LAYOUT.SHARED_SHIFT) - (shared & LAYOUT.SHARED_QUEUED);
   }
 
   /** Stores `child` (or 0) in slot `index`: takes a new reference to it and releases the slot's old object. */
   setRef(handle: Handle, index: number, child: Handle): void {
-    this.#check.slot(handle, index, 'setRef');
-    if (child !== 0) this.#check.handle(child, 'setRef');
-    this.#check.trap('setRef', handle, () => this.raw.brc_set_ref(handle, index, child));
+    const address = this.checked ? this.#check.slot(handle, index, 'setRef') : handle >>> 0;
+    const childAddress = this.checked && child !== 0 ? this.#check.handle(child, 'setRef') : child >>> 0;
+    this.#check.trap('setRef', handle, () => this.raw.brc_set_ref(address, index, childAddress));
   }
 
   /** The slot's object, borrowed: valid while you hold `handle` and nobody replaces the slot. 0 if empty. */
   getRef(handle: Handle, index: number): Handle {
-    this.#check.slot(handle, index, 'getRef');
-    return this.raw.brc_get_ref(handle, index);
+    const address = this.checked ? this.#check.slot(handle, index, 'getRef') : handle >>> 0;
+    const views = this.#views;
+    // a borrowed read of the slot, without a call: an aligned u32 read is whole; SLOT_BUSY (a loadRef) masked off
+    const child = (views.u32[(address + LAYOUT.HEADER_SIZE + index * LAYOUT.SLOT_SIZE) >>> 2] & ~LAYOUT.SLOT_BUSY) >>> 0;
+    return views.tag(child);
   }
 
   /** The slot's object with a new reference for you (release it), safe against a concurrent setRef. 0 if empty. */
   loadRef(handle: Handle, index: number): Handle {
-    this.#check.slot(handle, index, 'loadRef');
-    return this.#check.trap('loadRef', handle, () => this.raw.brc_load_ref(handle, index));
+    const address = this.checked ? this.#check.slot(handle, index, 'loadRef') : handle >>> 0;
+    return this.#views.tag(this.#check.trap('loadRef', handle, () => this.raw.brc_load_ref(address, index)) >>> 0);
   }
 
-  /** The payload bytes. The view stays valid after the memory grows (shared memory never moves). */
+  /**
+   * The payload bytes (zeroed when the object was made; `length` is the usable size, at least what you asked for).
+   * In the threaded build the view stays valid for the object's life. In the single-thread build the memory's
+   * buffer is replaced when it grows (any alloc may grow it), and views made before read as empty: make a new one.
+   */
   bytes(handle: Handle): Uint8Array {
-    this.#check.handle(handle, 'bytes');
-    return new Uint8Array(this.memory.buffer, this.raw.brc_payload(handle), this.raw.brc_info_bytes(handle));
+    const address = this.#check.handle(handle, 'bytes');
+    this.#views.refresh();
+    return new Uint8Array(this.memory.buffer, this.#views.payload(address), this.#views.payloadSize(address));
   }
 
+  /** A DataView over the payload (the same bytes as `bytes`, with the same rule about memory growth). */
   view(handle: Handle): DataView {
-    this.#check.handle(handle, 'view');
-    return new DataView(this.memory.buffer, this.raw.brc_payload(handle), this.raw.brc_info_bytes(handle));
+    const address = this.#check.handle(handle, 'view');
+    this.#views.refresh();
+    return new DataView(this.memory.buffer, this.#views.payload(address), this.#views.payloadSize(address));
   }
 
   // ---- locks (locks.ts) -------------------------------------------------------------------------------------------
@@ -189,7 +246,7 @@ export class Heap {
     this.#locks.lock(handle);
   }
 
-  /** Takes the mutex if it is free; returns whether it did. */
+  /** Takes the mutex if no thread holds it (this one included); returns whether it did. */
   tryLock(handle: Handle): boolean {
     return this.#locks.tryLock(handle);
   }
@@ -198,33 +255,58 @@ export class Heap {
     this.#locks.unlock(handle);
   }
 
-  /** Runs `fn` holding the object's mutex; unlocks when it returns, throws, or its promise settles. */
+  /** Runs `fn` holding the object's mutex; an async `fn` runs as withLockAsync. */
   withLock<T>(handle: Handle, fn: () => T): T {
     return this.#locks.withLock(handle, fn);
+  }
+
+  /** Runs `fn` holding the object's mutex across its awaits; waiting never blocks this thread's event loop. */
+  withLockAsync<T>(handle: Handle, fn: () => T | Promise<T>): Promise<Awaited<T>> {
+    return this.#locks.withLockAsync(handle, fn);
+  }
+
+  // ---- weak references --------------------------------------------------------------------------------------------
+
+  /** A weak reference to the object (you hold a reference to it): the same number for every call on one object. */
+  weak(handle: Handle): WeakHandle {
+    const address = this.#check.handle(handle, 'weak');
+    const weak = this.raw.brc_weak(address);
+    if (weak < 0) throw coreError(this.raw.brc_last_error(), `weak(handle 0x${handle.toString(16)})`, handle);
+    return weak;
+  }
+
+  /** A new reference to the object `weak` names, or 0 once it was freed (even if its block holds another object). */
+  upgrade(weak: WeakHandle): Handle {
+    this.#check.open('upgrade');
+    if (typeof weak !== 'number' || !Number.isInteger(weak) || weak < 0) {
+      throw new BrcError('EINVAL', `upgrade(${String(weak)}): not a weak reference (weak references are integers from heap.weak)`);
+    }
+    return this.#views.tag(this.raw.brc_upgrade(weak) >>> 0);
   }
 
   // ---- other operations -------------------------------------------------------------------------------------------
 
   /** Makes the object immortal: never freed, and every later incref/decref returns at once. */
   immortalize(handle: Handle): void {
-    this.#check.handle(handle, 'immortalize');
-    this.raw.brc_immortalize(handle);
+    const address = this.#check.handle(handle, 'immortalize');
+    this.raw.brc_immortalize(address);
   }
 
   info(handle: Handle): ObjectInfo {
-    this.#check.handle(handle, 'info');
+    const address = this.#check.handle(handle, 'info');
     const x = this.raw, L = LAYOUT;
-    const shared = x.brc_info_shared(handle);
+    const shared = x.brc_info_shared(address);
     return {
-      owner: x.brc_info_owner(handle),
-      local: x.brc_info_local(handle) >>> 0,
+      owner: x.brc_info_owner(address),
+      local: x.brc_info_local(address) >>> 0,
       shared: shared >> L.SHARED_SHIFT,
       merged: (shared & L.SHARED_MERGED) !== 0,
       queued: (shared & L.SHARED_QUEUED) !== 0,
-      immortal: x.brc_info_immortal(handle) === 1,
-      locked: (x.brc_info_lock(handle) & L.LINK_LOCKED) !== 0,
-      slots: x.brc_info_slots(handle),
-      bytes: x.brc_info_bytes(handle),
+      immortal: x.brc_info_immortal(address) === 1,
+      locked: (x.brc_info_lock(address) & L.LINK_LOCKED) !== 0,
+      slots: x.brc_info_slots(address),
+      bytes: x.brc_info_bytes(address) >>> 0,
+      weak: (shared & L.SHARED_WEAK) !== 0,
     };
   }
 
@@ -240,12 +322,29 @@ export class Heap {
     return this.raw.brc_collect();
   }
 
-  /** Heap-wide statistics, readable while other threads run. */
-  stats(): Stats {
+  /**
+   * Frees every object that only other objects' slots keep alive (cycles included), whichever threads own or
+   * reference them; returns how many. Holds every other thread at a safe point meanwhile (docs/PROTOCOL.md);
+   * ETIMEDOUT, with nothing changed, if one does not get there within `timeoutMs`.
+   */
+  collectCycles(options: { timeoutMs?: number } = {}): number {
+    this.#check.open('collectCycles');
+    return collectCycles(this.raw, { ...this.#cycles, ...options }, 'collectCycles');
+  }
+
+  /**
+   * Heap-wide statistics, readable while other threads run (a recent snapshot). `{ exact: true }` first merges every
+   * thread's queue, holding the world for a moment, so that liveObjects counts exactly the objects not yet freed.
+   */
+  stats(options: { exact?: boolean; timeoutMs?: number } = {}): Stats {
     this.#check.open('stats');
-    const stats = {} as Stats;
-    for (const [name, index] of STAT_INDICES) stats[name] = this.raw.brc_stat(index);
-    return stats;
+    const read = () => {
+      const stats = {} as Stats;
+      for (const [name, index] of STAT_INDICES) stats[name] = this.raw.brc_stat(index);
+      return stats;
+    };
+    if (!options.exact) return read();
+    return mergeEveryQueue(this.raw, { ...this.#cycles, ...options }, 'stats', read);
   }
 
   /** Walks the whole heap and checks every invariant; throws BrcError EINVARIANT naming the first bad object. */
@@ -253,9 +352,27 @@ export class Heap {
     this.#check.open('verify');
     const rc = this.raw.brc_verify();
     if (rc !== 0) {
-      const at = this.raw.brc_last_error_address();
+      const at = this.raw.brc_last_error_address() >>> 0;
       throw coreError(rc, `verify: at address 0x${at.toString(16)}`, at);
     }
+  }
+
+  /** Automatic collection: once enough objects were allocated since the last one, collect at the next turn. */
+  #maybeCollect(): void {
+    if (this.#autoCollecting) return;
+    const since = this.#views.u32[(LAYOUT.GLOBAL_BASE + LAYOUT.G_GC_ALLOCATIONS) >>> 2];
+    if (since < (this.#cycles.threshold ?? Infinity)) return;
+    this.#autoCollecting = true;
+    setTimeout(() => {
+      this.#autoCollecting = false;
+      if (this.#closed) return;
+      try {
+        this.collectCycles();
+      } catch (error) {
+        if (!(error instanceof BrcError) || error.code !== 'ETIMEDOUT') throw error;
+        // a thread was busy elsewhere: the next threshold crossing tries again
+      }
+    }, 0);
   }
 
   // ---- threads (lifecycle.ts) --------------------------------------------------------------------------------------
@@ -264,7 +381,7 @@ export class Heap {
   async spawn(url: URL | string, options: SpawnOptions = {}): Promise<HeapThread> {
     this.#check.open('spawn');
     if (!this.shared) throw new BrcError('ENOTSHARED', `spawn: ${NOT_SHARED_MESSAGE}`);
-    const share: HeapShare = { module: this.module, memory: this.memory, debug: this.debug, checked: this.checked };
+    const share: HeapShare = { module: this.module, memory: this.memory, debug: this.debug, checked: this.checked, cycles: this.#cycles };
     return this.#threads.spawn(url, share, options);
   }
 
@@ -290,10 +407,13 @@ export class Heap {
     return this.#closed;
   }
 
-  /** While the event loop is idle, merge what other threads queue for us as soon as they queue it. */
+  /**
+   * While the event loop is idle: merge what other threads queue for us as soon as they queue it, and acknowledge a
+   * collection's pause (brc_safepoint) without blocking: the JS fast paths then see ATTENTION and call in.
+   */
   #armQueueWaiter(): void {
     if (!this.shared || typeof Atomics.waitAsync !== 'function') return;
-    this.#queueIndex = this.raw.brc_queue_address(this.tid) >> 2;
+    this.#queueIndex = (this.raw.brc_queue_address(this.tid) >>> 0) >>> 2;
     const wait = () => {
       if (this.#closed) return;
       const result = Atomics.waitAsync(new Int32Array(this.memory.buffer), this.#queueIndex, 0);
@@ -302,8 +422,16 @@ export class Heap {
     };
     const wake = () => {
       if (this.#closed) return;
-      this.raw.brc_collect();
-      wait();
+      if (this.raw.brc_safepoint() === 0) {
+        this.raw.brc_collect();
+        wait();
+        return;
+      }
+      // paused for a collection: sleep until our ATTENTION word changes (the collector clears it, then wakes us)
+      const attention = Atomics.load(new Int32Array(this.memory.buffer), this.#attention);
+      const result = Atomics.waitAsync(new Int32Array(this.memory.buffer), this.#attention, attention);
+      if (result.async) void result.value.then(wake);
+      else setTimeout(wake, 0);
     };
     wait();
   }

@@ -4,7 +4,7 @@
  *   import { Heap, BrcError } from 'biasrc';          // this file
  *   import { joinHeap } from 'biasrc/worker';         // in workers started with heap.spawn
  */
-export { Heap, type Handle, type HeapOptions, type ObjectInfo, type HeapShare } from './heap.js';
+export { Heap, type Handle, type HeapOptions, type ObjectInfo, type HeapShare, type WeakHandle, type CycleOptions } from './heap.js';
 export { Ref } from './ref.js';
 export { HeapThread, type SpawnOptions } from './thread.js';
 export { BrcError, type BrcErrorCode } from './errors.js';

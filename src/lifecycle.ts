@@ -68,8 +68,6 @@ export class ThreadGroup {
   /** A worker exited or was terminated: detach its tid unless it detached itself (or the tid was reused). */
   #detachDead(tid: number, generation: number): void {
     if (this.#closed) return;
-    if (this.#raw.brc_thread_state(tid) === LAYOUT.STATE_FREE) return;
-    if (this.#raw.brc_thread_generation(tid) !== generation) return;
-    this.#raw.brc_thread_detach_dead(tid);
+    this.#raw.brc_thread_detach_dead(tid, generation); // ENOTATTACHED if it detached itself or the tid was reused
   }
 }

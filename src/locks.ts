@@ -1,44 +1,61 @@
 /**
- * The per-object mutex, as the public API offers it: lock, tryLock, unlock and withLock. The mutex itself is two
- * bits of the object's header (assembly/lock.ts); each thread keeps a table of the locks it holds, so that a dead
- * thread's locks are released when it is detached.
+ * The per-object mutex, as the public API offers it: lock, tryLock, unlock, withLock and withLockAsync. The mutex
+ * itself is two bits of the object's header (assembly/lock.ts); each thread keeps a table of the locks it holds, so
+ * that a dead thread's locks are released when it is detached, and so that locking one it already holds is EDEADLK
+ * at once instead of a wait that would never end (Rust's Mutex and glibc's error-checking mutexes do the same).
+ *
+ * Async critical sections (withLockAsync) hold the lock across `await`, so they never block the event loop while
+ * waiting: sections of this thread on the same object queue behind each other in JavaScript, and waiting for
+ * another thread's hold sleeps in Atomics.waitAsync on the header word (polling with timers where there is none).
  */
 
-import { coreError, handleName } from './errors.js';
+import { BrcError, coreError, handleName } from './errors.js';
 import { LAYOUT } from './layout.js';
 import type { Checker } from './check.js';
+import type { HeapViews } from './views.js';
 import type { BrcExports } from './generated/abi.js';
+
+const POLL_MS = 1; // where Atomics.waitAsync is missing: how often an async section looks at a busy lock again
 
 export class Locks {
   readonly #raw: BrcExports;
   readonly #check: Checker;
+  readonly #views: HeapViews;
+  /** Per object address: the tail of this thread's queue of async sections (each resolves when its section ends). */
+  readonly #sections = new Map<number, Promise<void>>();
 
-  constructor(raw: BrcExports, check: Checker) {
+  constructor(raw: BrcExports, check: Checker, views: HeapViews) {
     this.#raw = raw;
     this.#check = check;
+    this.#views = views;
   }
 
   lock(handle: number): void {
-    this.#check.handle(handle, 'lock');
-    const rc = this.#check.trap('lock', handle, () => this.#raw.brc_lock(handle));
-    if (rc !== 0) throw coreError(rc, `lock(${handleName(handle)})`, handle);
+    const address = this.#check.handle(handle, 'lock');
+    const rc = this.#check.trap('lock', handle, () => this.#raw.brc_lock(address));
+    if (rc !== 0) throw lockError(rc, 'lock', handle);
   }
 
   tryLock(handle: number): boolean {
-    this.#check.handle(handle, 'tryLock');
-    const rc = this.#raw.brc_try_lock(handle);
+    const address = this.#check.handle(handle, 'tryLock');
+    const rc = this.#raw.brc_try_lock(address);
     if (rc === 0) return true;
     if (rc === LAYOUT.EBUSY) return false;
-    throw coreError(rc, `tryLock(${handleName(handle)})`, handle);
+    throw lockError(rc, 'tryLock', handle);
   }
 
   unlock(handle: number): void {
-    this.#check.handle(handle, 'unlock');
-    const rc = this.#raw.brc_unlock(handle);
-    if (rc !== 0) throw coreError(rc, `unlock(${handleName(handle)})`, handle);
+    const address = this.#check.handle(handle, 'unlock');
+    const rc = this.#raw.brc_unlock(address);
+    if (rc !== 0) throw lockError(rc, 'unlock', handle);
   }
 
+  /**
+   * Runs `fn` holding the lock. An async `fn` (or one that returns a promise) gets what withLockAsync gives: the lock
+   * is held until the promise settles, and the result is that promise.
+   */
   withLock<T>(handle: number, fn: () => T): T {
+    if (isAsyncFunction(fn)) return this.withLockAsync(handle, fn as () => Promise<unknown>) as T;
     this.lock(handle);
     let result: T;
     try {
@@ -47,10 +64,78 @@ export class Locks {
       this.unlock(handle);
       throw error;
     }
-    if (result instanceof Promise) {
-      return result.finally(() => this.unlock(handle)) as T;
+    if (isThenable(result)) {
+      // held across the await, like an async section: later async sections of this thread queue behind it
+      const settled = Promise.resolve(result).finally(() => this.unlock(handle));
+      this.#enqueue(handle >>> 0, settled.then(() => undefined, () => undefined));
+      return settled as T;
     }
     this.unlock(handle);
     return result;
   }
+
+  /** Runs `fn` holding the lock across its awaits, without ever blocking this thread's event loop. */
+  async withLockAsync<T>(handle: number, fn: () => T | Promise<T>): Promise<Awaited<T>> {
+    const address = this.#check.handle(handle, 'withLockAsync');
+    let done!: () => void;
+    const previous = this.#enqueue(address, new Promise<void>((resolve) => { done = resolve; }));
+    try {
+      await previous;
+      await this.#acquire(address, handle);
+      try {
+        return await fn();
+      } finally {
+        this.unlock(handle);
+      }
+    } finally {
+      done();
+    }
+  }
+
+  /** Appends a section to this thread's queue for `address`; returns the one it must wait for. */
+  #enqueue(address: number, section: Promise<void>): Promise<void> {
+    const previous = this.#sections.get(address) ?? Promise.resolve();
+    const tail = previous.then(() => section);
+    this.#sections.set(address, tail);
+    void tail.then(() => { if (this.#sections.get(address) === tail) this.#sections.delete(address); });
+    return previous;
+  }
+
+  /** Takes the lock without blocking: try, and while another thread holds it, sleep asynchronously on its word. */
+  async #acquire(address: number, handle: number): Promise<void> {
+    for (;;) {
+      this.#check.handle(handle, 'withLockAsync'); // the object may have been freed meanwhile (by a bug elsewhere)
+      const rc = this.#raw.brc_try_lock(address);
+      if (rc === 0) return;
+      if (rc !== LAYOUT.EBUSY) throw lockError(rc, 'withLockAsync', handle);
+      if (this.#raw.brc_holds_lock(address) === 1) throw lockError(LAYOUT.EDEADLK, 'withLockAsync', handle);
+      const word = this.#raw.brc_lock_wait_word(address) >>> 0;
+      if (word === 0) continue; // released meanwhile
+      await sleepOnWord(this.#views, (address + LAYOUT.H_LINK) >>> 2, word);
+    }
+  }
+}
+
+function lockError(rc: number, what: string, handle: number): BrcError {
+  return coreError(rc, `${what}(${handleName(handle)})`, handle);
+}
+
+function isAsyncFunction(fn: unknown): boolean {
+  return typeof fn === 'function' && (fn as { constructor?: { name?: string } }).constructor?.name === 'AsyncFunction';
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
+}
+
+/** Resolves once the u32 at word index `index` may differ from `value` (Atomics.waitAsync, or a timer). */
+async function sleepOnWord(views: HeapViews, index: number, value: number): Promise<void> {
+  const memory = views.memory.buffer;
+  const waitAsync = (Atomics as { waitAsync?: typeof Atomics.waitAsync }).waitAsync;
+  if (typeof waitAsync === 'function' && memory instanceof SharedArrayBuffer) {
+    const result = waitAsync(new Int32Array(memory), index, value | 0);
+    if (result.async) await result.value;
+    return;
+  }
+  await new Promise((resolve) => setTimeout(resolve, POLL_MS));
 }

@@ -9,6 +9,7 @@
 
 import { BrcError, type BrcErrorCode } from './errors.js';
 import { isNode } from './env.js';
+import type { CycleOptions } from './collect.js';
 
 /** What a worker needs to join a heap; sent by spawn, read by joinHeap. */
 export interface HeapShare {
@@ -16,6 +17,7 @@ export interface HeapShare {
   memory: WebAssembly.Memory;
   debug: boolean;
   checked: boolean;
+  cycles: CycleOptions;
 }
 
 /** The key under which a worker finds its heap in workerData / its first message. */

@@ -45,7 +45,7 @@ describe('objects and counts', () => {
     const heap = await heapFor();
     const a = heap.alloc(10, 2);
     expect(heap.tid).toBe(1);
-    expect(heap.info(a)).toEqual({ owner: 1, local: 1, shared: 0, merged: false, queued: false, immortal: false, locked: false, slots: 2, bytes: 24 });
+    expect(heap.info(a)).toEqual({ owner: 1, local: 1, shared: 0, merged: false, queued: false, immortal: false, locked: false, slots: 2, bytes: 24, weak: false });
     // bytes is the usable payload: 10 asked, rounded up to the 48-byte block (16 header + 2 slots + 24)
     heap.incref(a);
     expect(heap.info(a).local).toBe(2);
@@ -145,10 +145,8 @@ describe('objects and counts', () => {
     heap.verify();
   });
 
-  it('unchecked mode calls wasm directly', async () => {
+  it('unchecked mode skips validation; counts are the same', async () => {
     const heap = await heapFor({ checked: false, debug: false });
-    expect(heap.incref).toBe(heap.raw.brc_incref);
-    expect(heap.decref).toBe(heap.raw.brc_decref);
     const a = heap.alloc(0);
     heap.incref(a);
     heap.decref(a);

@@ -277,9 +277,11 @@ describe('biased counting, one thread', () => {
     x.brc_incref(o);
     b.exports.brc_decref(o);
     const deadTid = b.exports.brc_thread_id();
-    expect(errorName(x.brc_thread_detach_dead(heap.tid))).toBe('EINVAL'); // not ourselves
-    expect(x.brc_thread_detach_dead(deadTid)).toBe(0);
-    expect(errorName(x.brc_thread_detach_dead(deadTid))).toBe('ENOTATTACHED');
+    const generation = x.brc_thread_generation(deadTid);
+    expect(errorName(x.brc_thread_detach_dead(heap.tid, x.brc_thread_generation(heap.tid)))).toBe('EINVAL'); // not ourselves
+    expect(errorName(x.brc_thread_detach_dead(deadTid, generation + 1))).toBe('ENOTATTACHED'); // another incarnation
+    expect(x.brc_thread_detach_dead(deadTid, generation)).toBe(0);
+    expect(errorName(x.brc_thread_detach_dead(deadTid, generation))).toBe('ENOTATTACHED');
     x.brc_decref(o);
     expectClean(heap);
   });
@@ -368,9 +370,9 @@ describe('biased counting, threads on a barrier', () => {
       const x = heap.core.exports;
       const objects = 3000;
       const mailbox = new Int32Array(new SharedArrayBuffer(objects * 4));
-      const { results } = await runWorkers<{ tid: number; detached: number }>(heap, 'rc-scenarios', 1,
+      const { results } = await runWorkers<{ tid: number; generation: number; detached: number }>(heap, 'rc-scenarios', 1,
         { scenario: 'allocateAndLeave', objects, mailbox, detach });
-      if (!detach) expect(x.brc_thread_detach_dead(results[0].tid)).toBe(0);
+      if (!detach) expect(x.brc_thread_detach_dead(results[0].tid, results[0].generation)).toBe(0);
       expect(stat(heap.core, 'STAT_THREADS')).toBe(1);
       expect(verify(heap.core)).toBe('ok');
       for (const obj of mailbox) x.brc_decref(obj);

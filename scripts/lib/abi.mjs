@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** `export function brc_x(a: u32, b: usize): i32 {` in assembly/index.ts, with the doc comment above it. */
-const SIGNATURE = /(?:\/\*\*([\s\S]*?)\*\/\s*)?export function (brc_\w+)\(([^)]*)\):\s*(\w+)/g;
+const SIGNATURE = /(?:\/\*\*((?:(?!\*\/)[\s\S])*)\*\/\s*)?export function (brc_\w+)\(([^)]*)\):\s*(\w+)/g;
 
 export function parseSignatures(source) {
   const functions = [];

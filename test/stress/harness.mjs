@@ -104,8 +104,9 @@ export async function stressRun({ seed, workers = 4, ms = 1000, kills = 0, debug
   }
   while (stack.length > 0) {
     const h = stack.pop();
-    if (reachable.has(h)) continue;
-    reachable.add(h);
+    const address = h >>> 0; // held lists keep addresses (Int32Array); getRef gives tagged handles: count objects once
+    if (reachable.has(address)) continue;
+    reachable.add(address);
     const slots = heap.info(h).slots; // throws EFREED if a dead thread's reference was lost
     for (let i = 0; i < slots; i++) { const c = heap.getRef(h, i); if (c !== 0) stack.push(c); }
   }

@@ -187,7 +187,8 @@ function allocateAndLeave() {
     mailbox[k] = obj;
   }
   for (let k = 0; k < objects; k++) x.brc_decref(mailbox[k]); // our own references; main keeps its own
-  return { tid, detached: detach ? x.brc_thread_detach() : -1 };
+  const generation = x.brc_thread_generation(tid);
+  return { tid, generation, detached: detach ? x.brc_thread_detach() : -1 };
 }
 
 const scenarios = { sharedCounts, ring, graph, lockCounter, parkedOwner, releaseToParked, allocateAndLeave };

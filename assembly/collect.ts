@@ -1,0 +1,343 @@
+// Cycle collection, with the world held at safe points (CPython's gc_free_threading.c, adapted to biased counts).
+//
+// Reference counting never frees a cycle. A collection finds every object that only other objects' slots keep
+// alive: for each live object, gc = its true count (local + shared - queued) minus the references that slots of
+// live objects hold to it. An object with gc > 0 is referenced from outside the heap (a handle some thread holds, a
+// reference in flight in a message, an immortal): a root. Everything reachable from a root lives; the rest is
+// garbage, and it is freed by the ordinary free path, without recursion.
+//
+// The counts must hold still while they are read, so the collector first holds the world:
+//
+//   worldRequest:  G_WORLD = my tid; every other thread gets ATTENTION_PAUSE (safepoint.ts) and a wake-up
+//   worldPoll:     until each other thread is held: acknowledged (PAUSED = its generation + 1: it touches nothing
+//                  until the end), stopped for termination, detached, or parked in a lock wait and borrowed by us
+//                  (PARKED -> HELPED, as a helper borrows it); then G_WORLD |= WORLD_HELD, checked once more
+//   collectCycles: drain every queue, then the phases below
+//   worldRelease:  give everything back (also after a timeout or an error)
+//
+// Threads idle in their event loop are not interrupted: their idle waiter (src/) acknowledges from a JS task.
+// A detacher of a dead thread backs off while WORLD_HELD is set (threads.ts), and an attaching thread pauses itself.
+//
+// Scratch space: no extra header bytes. With every queue drained, bits 4..31 of each live object's link word are
+// free (layout.ts); they hold gc (at most GC_MAX; larger true counts are clamped: such an object counts as a root),
+// then GC_ALIVE for marked objects, then the garbage list. Bits 0..3 (LOCKED, WAITERS, LIVE, ORPHAN) are kept.
+// The marking stack lives in raw blocks taken for the collection (ENOMEM: the collection is undone, nothing freed).
+//
+// Layer 9: imports the heap walk, the counts, the queues, objects and the weak table.
+
+import {
+  GLOBAL_BASE, G_GC_ALLOCATIONS, G_GC_COLLECTIONS, G_GC_FREED, G_GC_LONGEST_PAUSE, G_GC_SCANNED, G_WORLD,
+  ATTENTION_PAUSE, H_LINK, H_LOCAL, H_SHARED, H_TID, HEAP_OBJECT, HEAP_RAW, LINK_BITS, LINK_LIVE, LOCAL_IMMORTAL,
+  R_ATTENTION, R_BORROWED, R_PAUSED, R_QUEUE, R_STATE, R_STOPPED, SHARED_MERGED, SHARED_QUEUED, SHARED_SATURATED,
+  SHARED_SHIFT, SHARED_WEAK, STATE_FREE, STATE_GEN_SHIFT, STATE_HELPED, STATE_MASK, STATE_PARKED,
+  STATE_RECLAIMING, WORLD_HELD, GC_MAX, GC_ALIVE, GC_STACK_ENTRIES, SLOT_BUSY,
+} from "./layout";
+import { EBUSY, ENOMEM, OK, setError } from "./errors";
+import { maxThreads, myTid, recordOf } from "./instance";
+import { allocBlock, freeBlock, nextBlock } from "./alloc";
+import { decrefAny } from "./refcount";
+import { drainAndFree, drainFrees, releaseRights, wakeOrHelp } from "./queue";
+import { slotAddress, slotCount } from "./object";
+import { clearWeakCell } from "./weaktable";
+
+// ---- holding the world ----------------------------------------------------------------------------------------
+
+/** Starts holding the world: EBUSY if another collection holds it (acknowledge its pause and try again). */
+export function worldRequest(): i32 {
+  if (atomic.cmpxchg<u32>(GLOBAL_BASE + G_WORLD, 0, myTid) != 0) return EBUSY;
+  askEveryone();
+  return OK;
+}
+
+/** Sets PAUSE on every other attached thread and wakes it (its idle waiter listens on its queue word). */
+function askEveryone(): void {
+  for (let tid: u32 = 1; tid <= maxThreads; tid++) {
+    if (tid == myTid) continue;
+    let rec = recordOf(tid);
+    if ((atomic.load<u32>(rec + R_STATE) & STATE_MASK) == STATE_FREE) continue;
+    if ((atomic.load<u32>(rec + R_ATTENTION) & ATTENTION_PAUSE) == 0) atomic.or<u32>(rec + R_ATTENTION, ATTENTION_PAUSE);
+    atomic.notify(rec + R_QUEUE);
+  }
+}
+
+/**
+ * 0 once every other thread is held (WORLD_HELD is then set); otherwise the tid of a thread not held yet. Borrows the
+ * rights of parked threads on the way. Poll it until 0, sleeping a little between calls (src/collect.ts).
+ */
+export function worldPoll(): u32 {
+  let waiting = notHeld();
+  if (waiting != 0) return waiting;
+  // Dekker against attach and detach (both SC): they change a state, then read G_WORLD; we publish WORLD_HELD,
+  // then read every state again. Either they see WORLD_HELD (and pause or back off) or we see their change.
+  atomic.store<u32>(GLOBAL_BASE + G_WORLD, myTid | WORLD_HELD);
+  waiting = notHeld();
+  if (waiting != 0) atomic.store<u32>(GLOBAL_BASE + G_WORLD, myTid);
+  return waiting;
+}
+
+/** The first other tid that is not held, or 0. */
+function notHeld(): u32 {
+  askEveryone(); // a thread that attached since the request gets its PAUSE too
+  for (let tid: u32 = 1; tid <= maxThreads; tid++) {
+    if (tid != myTid && !held(tid)) return tid;
+  }
+  return 0;
+}
+
+function held(tid: u32): bool {
+  let rec = recordOf(tid);
+  let s = atomic.load<u32>(rec + R_STATE);
+  let state = s & STATE_MASK;
+  if (state == STATE_FREE) return true;
+  if (state == STATE_RECLAIMING) return false; // a detach or a queue drain runs: wait for it
+  if (state == STATE_HELPED) return atomic.load<u32>(rec + R_BORROWED) == myTid;
+  if (state == STATE_PARKED) {
+    // asleep in a lock wait: borrow its rights, so it cannot unpark until we give them back (park.ts)
+    if (atomic.cmpxchg<u32>(rec + R_STATE, s, (s & ~STATE_MASK) | STATE_HELPED) != s) return false;
+    atomic.store<u32>(rec + R_BORROWED, myTid);
+    return true;
+  }
+  // ACTIVE: held once it acknowledged, in this incarnation, or sits stopped for termination
+  if (atomic.load<u32>(rec + R_STOPPED) != 0) return true;
+  return atomic.load<u32>(rec + R_PAUSED) == (s >> STATE_GEN_SHIFT) + 1;
+}
+
+/** Lets the world go: after a collection, a timeout or an error. */
+export function worldRelease(): void {
+  for (let tid: u32 = 1; tid <= maxThreads; tid++) {
+    if (tid == myTid) continue;
+    let rec = recordOf(tid);
+    atomic.store<u32>(rec + R_PAUSED, 0); // before PAUSE goes: a thread still waiting in attend stores it again
+    atomic.and<u32>(rec + R_ATTENTION, ~ATTENTION_PAUSE);
+    atomic.notify(rec + R_ATTENTION);
+    if (atomic.load<u32>(rec + R_BORROWED) == myTid) {
+      atomic.store<u32>(rec + R_BORROWED, 0);
+      releaseRights(rec, STATE_PARKED); // notifies the owner, and merges what was queued meanwhile
+    }
+    atomic.notify(rec + R_QUEUE); // idle waiters merge what the collection queued for them
+  }
+  atomic.store<u32>(GLOBAL_BASE + G_WORLD, 0);
+  atomic.notify(GLOBAL_BASE + G_WORLD); // detachers and other collectors wait for this
+}
+
+
+// ---- the collection ----------------------------------------------------------------------------------------------
+
+let scanned: u64 = 0;
+let stackChunk: usize = 0; // the marking stack: chunks of GC_STACK_ENTRIES u32, each linked to the one below
+let stackTop: u32 = 0; // entries used in the top chunk
+
+/** With the world held by this thread: frees every cycle no root reaches. Returns how many objects, or -ENOMEM. */
+export function collectCycles(): i64 {
+  drainEveryQueue();
+  scanned = 0;
+  countReferences();
+  subtractInternalReferences();
+  if (!markFromRoots()) {
+    forEachLive(RESTORE);
+    freeStack();
+    return -<i64>setError(ENOMEM, 0);
+  }
+  let garbage = chainGarbage();
+  let freed = freeGarbage(garbage);
+  let g = GLOBAL_BASE;
+  store<u32>(g + G_GC_COLLECTIONS, load<u32>(g + G_GC_COLLECTIONS) + 1);
+  store<u64>(g + G_GC_SCANNED, load<u64>(g + G_GC_SCANNED) + scanned);
+  store<u64>(g + G_GC_FREED, load<u64>(g + G_GC_FREED) + <u64>freed);
+  atomic.store<u32>(g + G_GC_ALLOCATIONS, 0);
+  return freed;
+}
+
+/** Merges every queue (ours too), until a pass finds them all empty: merging frees, and a free may queue again. */
+export function drainEveryQueue(): void {
+  let again = true;
+  while (again) {
+    again = false;
+    for (let tid: u32 = 0; tid <= maxThreads; tid++) {
+      let rec = recordOf(tid);
+      if (atomic.load<u32>(rec + R_QUEUE) == 0) continue;
+      again = true;
+      // every holder of rights is held (or is us): drain as their holder. A FREE record's queue is drained under
+      // RECLAIMING, as any queuer would (queue.ts wakeOrHelp).
+      if ((atomic.load<u32>(rec + R_STATE) & STATE_MASK) == STATE_FREE) wakeOrHelp(rec, false);
+      else drainAndFree(rec);
+    }
+  }
+}
+
+// The walks: every carved block of an object page, live ones only.
+const COUNT: i32 = 0;
+const SUBTRACT: i32 = 1;
+const RESTORE: i32 = 2;
+
+function forEachLive(what: i32): void {
+  for (let obj = nextBlock(HEAP_OBJECT, 0, 0); obj != 0; obj = nextBlock(HEAP_OBJECT, 0, obj)) {
+    let link = load<u32>(obj + H_LINK);
+    if ((link & LINK_LIVE) == 0) continue;
+    if (what == COUNT) {
+      scanned++;
+      setGc(obj, link, trueCount(obj));
+    } else if (what == SUBTRACT) {
+      let slots = slotCount(obj);
+      for (let i: u32 = 0; i < slots; i++) {
+        let child = <usize>(load<u32>(slotAddress(obj, i)) & ~SLOT_BUSY);
+        if (child == 0) continue;
+        let cl = load<u32>(child + H_LINK);
+        let gc = cl >> 4;
+        if (gc < GC_MAX) store<u32>(child + H_LINK, cl - (1 << 4)); // a clamped count stays a root
+      }
+    } else {
+      store<u32>(obj + H_LINK, link & LINK_BITS);
+    }
+  }
+}
+
+@inline function countReferences(): void {
+  forEachLive(COUNT);
+}
+
+@inline function subtractInternalReferences(): void {
+  forEachLive(SUBTRACT);
+}
+
+/** local + shared count - queued, clamped to GC_MAX (immortal objects too): what gc starts from. */
+function trueCount(obj: usize): u32 {
+  let local = load<u32>(obj + H_LOCAL);
+  let s = load<i32>(obj + H_SHARED);
+  let count = <i64>(s >> SHARED_SHIFT);
+  if (local == LOCAL_IMMORTAL || count >= <i64>SHARED_SATURATED) return GC_MAX;
+  let total = <i64>local + count - <i64>(s & SHARED_QUEUED);
+  return total >= <i64>GC_MAX ? GC_MAX : <u32>total;
+}
+
+@inline function setGc(obj: usize, link: u32, gc: u32): void {
+  store<u32>(obj + H_LINK, (link & LINK_BITS) | (gc << 4));
+}
+
+/** Marks GC_ALIVE every root and everything reachable from one. False on ENOMEM (the stack could not grow). */
+function markFromRoots(): bool {
+  for (let obj = nextBlock(HEAP_OBJECT, 0, 0); obj != 0; obj = nextBlock(HEAP_OBJECT, 0, obj)) {
+    let link = load<u32>(obj + H_LINK);
+    if ((link & LINK_LIVE) == 0) continue;
+    let gc = link >> 4;
+    if (gc == 0 || gc == GC_ALIVE) continue;
+    setGc(obj, link, GC_ALIVE);
+    if (!push(obj)) return false;
+    while (stackChunk != 0) {
+      let parent = pop();
+      if (parent == 0) break;
+      let slots = slotCount(parent);
+      for (let i: u32 = 0; i < slots; i++) {
+        let child = <usize>(load<u32>(slotAddress(parent, i)) & ~SLOT_BUSY);
+        if (child == 0) continue;
+        let cl = load<u32>(child + H_LINK);
+        if ((cl >> 4) == GC_ALIVE) continue;
+        setGc(child, cl, GC_ALIVE);
+        if (!push(child)) return false;
+      }
+    }
+  }
+  freeStack();
+  return true;
+}
+
+function push(obj: usize): bool {
+  if (stackChunk == 0 || stackTop == GC_STACK_ENTRIES) {
+    let chunk = allocBlock(<usize>(GC_STACK_ENTRIES + 1) << 2, HEAP_RAW);
+    if (chunk == 0) return false;
+    store<u32>(chunk, <u32>stackChunk); // the chunk below
+    stackChunk = chunk;
+    stackTop = 0;
+  }
+  stackTop++;
+  store<u32>(stackChunk + (<usize>stackTop << 2), <u32>obj);
+  return true;
+}
+
+/** The top object, or 0 when the stack is empty (its last chunk is kept for the next root). */
+function pop(): usize {
+  while (stackTop == 0) {
+    let below = <usize>load<u32>(stackChunk);
+    if (below == 0) return 0;
+    freeBlock(stackChunk);
+    stackChunk = below;
+    stackTop = GC_STACK_ENTRIES;
+  }
+  let obj = <usize>load<u32>(stackChunk + (<usize>stackTop << 2));
+  stackTop--;
+  return obj;
+}
+
+function freeStack(): void {
+  while (stackChunk != 0) {
+    let below = <usize>load<u32>(stackChunk);
+    freeBlock(stackChunk);
+    stackChunk = below;
+  }
+  stackTop = 0;
+}
+
+/**
+ * Clears the scratch of every live object; garbage (not ALIVE) is chained through bits 4..31 instead, and each
+ * garbage object is made collectable: its weak cell cleared, and its counts merged into the shared count plus one
+ * reference held by the collector (so that none is freed while the slots of the others are cleared).
+ * Returns the first garbage object.
+ */
+function chainGarbage(): usize {
+  let first: usize = 0;
+  for (let obj = nextBlock(HEAP_OBJECT, 0, 0); obj != 0; obj = nextBlock(HEAP_OBJECT, 0, obj)) {
+    let link = load<u32>(obj + H_LINK);
+    if ((link & LINK_LIVE) == 0) continue;
+    if ((link >> 4) == GC_ALIVE) {
+      store<u32>(obj + H_LINK, link & LINK_BITS);
+      continue;
+    }
+    let s = load<i32>(obj + H_SHARED);
+    if (s & SHARED_WEAK) clearWeakCell(obj); // an upgrade from now on finds nothing
+    let total = <i64>load<u32>(obj + H_LOCAL) + <i64>(s >> SHARED_SHIFT) - <i64>(s & SHARED_QUEUED);
+    // the owner (if any) is held: we act as the holder of its rights, as CPython's merge_refcount does
+    store<u32>(obj + H_LOCAL, 0);
+    store<u16>(obj + H_TID, 0);
+    store<i32>(obj + H_SHARED, (<i32>(total + 1) << SHARED_SHIFT) | SHARED_MERGED);
+    store<u32>(obj + H_LINK, (link & LINK_BITS) | <u32>first);
+    first = obj;
+  }
+  return first;
+}
+
+/** Clears every garbage object's slots, then drops the collector's reference to each: the free path frees them. */
+function freeGarbage(first: usize): u32 {
+  let n: u32 = 0;
+  for (let obj = first; obj != 0; obj = <usize>(load<u32>(obj + H_LINK) & ~LINK_BITS)) {
+    let slots = slotCount(obj);
+    for (let i: u32 = 0; i < slots; i++) {
+      let slot = slotAddress(obj, i);
+      let child = <usize>(load<u32>(slot) & ~SLOT_BUSY);
+      store<u32>(slot, 0);
+      if (child != 0) decrefAny(child); // garbage: one less; alive: loses a reference it had from garbage
+    }
+    n++;
+  }
+  drainFrees();
+  let obj = first;
+  while (obj != 0) {
+    let link = load<u32>(obj + H_LINK);
+    let next = <usize>(link & ~LINK_BITS);
+    store<u32>(obj + H_LINK, link & LINK_BITS);
+    decrefAny(obj); // the collector's reference: count zero, merged, freed
+    obj = next;
+  }
+  drainFrees();
+  return n;
+}
+
+/** Records a pause measured by the caller (microseconds) if it is the longest yet. */
+export function notePause(micros: u32): void {
+  let at = GLOBAL_BASE + G_GC_LONGEST_PAUSE;
+  let seen = atomic.load<u32>(at);
+  while (micros > seen) {
+    let was = atomic.cmpxchg<u32>(at, seen, micros);
+    if (was == seen) return;
+    seen = was;
+  }
+}
