@@ -8,9 +8,10 @@
 //
 // The counts must hold still while they are read, so the collector first holds the world:
 //
-//   worldRequest:  G_WORLD = my tid; every other thread gets ATTENTION_PAUSE (safepoint.ts) and a wake-up
-//   worldPoll:     until each other thread is held: acknowledged (PAUSED = its generation + 1: it touches nothing
-//                  until the end), stopped for termination, detached, or parked in a lock wait and borrowed by us
+//   worldRequest:  G_WORLD = my tid, a new epoch; every other record gets ATTENTION_PAUSE | epoch (FREE ones too,
+//                  so a thread that attaches meanwhile starts paused) and a wake-up (safepoint.ts)
+//   worldPoll:     until each other thread is held: acknowledged (PAUSED = this epoch: it touches nothing until the
+//                  end), stopped for termination, detached, or parked in a lock wait and borrowed by us
 //                  (PARKED -> HELPED, as a helper borrows it); then G_WORLD |= WORLD_HELD, checked once more
 //   collectCycles: drain every queue, then the phases below
 //   worldRelease:  give everything back (also after a timeout or an error)
@@ -27,7 +28,7 @@
 
 import {
   GLOBAL_BASE, G_GC_ALLOCATIONS, G_GC_COLLECTIONS, G_GC_FREED, G_GC_LONGEST_PAUSE, G_GC_SCANNED, G_WORLD,
-  ATTENTION_PAUSE, H_LINK, H_LOCAL, H_SHARED, H_TID, HEAP_OBJECT, HEAP_RAW, LINK_BITS, LINK_LIVE, LOCAL_IMMORTAL,
+  ATTENTION_EPOCH_SHIFT, ATTENTION_PAUSE, ATTENTION_STOP, G_WORLD_EPOCH, H_LINK, H_LOCAL, H_SHARED, H_TID, HEAP_OBJECT, HEAP_RAW, LINK_BITS, LINK_LIVE, LOCAL_IMMORTAL,
   R_ATTENTION, R_BORROWED, R_PAUSED, R_QUEUE, R_STATE, R_STOPPED, SHARED_MERGED, SHARED_QUEUED, SHARED_SATURATED,
   SHARED_SHIFT, SHARED_WEAK, STATE_FREE, STATE_GEN_SHIFT, STATE_HELPED, STATE_MASK, STATE_PARKED,
   STATE_RECLAIMING, WORLD_HELD, GC_MAX, GC_ALIVE, GC_STACK_ENTRIES, SLOT_BUSY,
@@ -42,21 +43,36 @@ import { clearWeakCell } from "./weaktable";
 
 // ---- holding the world ----------------------------------------------------------------------------------------
 
+let epoch: u32 = 0; // the pause this thread's collection asks for
+
 /** Starts holding the world: EBUSY if another collection holds it (acknowledge its pause and try again). */
 export function worldRequest(): i32 {
   if (atomic.cmpxchg<u32>(GLOBAL_BASE + G_WORLD, 0, myTid) != 0) return EBUSY;
-  askEveryone();
+  // only the holder of G_WORLD writes the epoch; 0 never names a pause
+  epoch = (load<u32>(GLOBAL_BASE + G_WORLD_EPOCH) + 1) & (0xffffffff >> ATTENTION_EPOCH_SHIFT);
+  if (epoch == 0) epoch = 1;
+  store<u32>(GLOBAL_BASE + G_WORLD_EPOCH, epoch);
+  for (let tid: u32 = 1; tid <= maxThreads; tid++) {
+    if (tid != myTid) setPause(recordOf(tid), ATTENTION_PAUSE | (epoch << ATTENTION_EPOCH_SHIFT));
+  }
+  wakeEveryone();
   return OK;
 }
 
-/** Sets PAUSE on every other attached thread and wakes it (its idle waiter listens on its queue word). */
-function askEveryone(): void {
+/** Sets a record's pause bits (keeping STOP, which a terminator may set meanwhile). */
+function setPause(rec: usize, pause: u32): void {
+  let a = atomic.load<u32>(rec + R_ATTENTION); // a guess for the CAS
+  while (true) {
+    let seen = atomic.cmpxchg<u32>(rec + R_ATTENTION, a, (a & ATTENTION_STOP) | pause);
+    if (seen == a) return;
+    a = seen;
+  }
+}
+
+/** Wakes every other thread's idle waiter (it listens on its queue word) so that it acknowledges. */
+function wakeEveryone(): void {
   for (let tid: u32 = 1; tid <= maxThreads; tid++) {
-    if (tid == myTid) continue;
-    let rec = recordOf(tid);
-    if ((atomic.load<u32>(rec + R_STATE) & STATE_MASK) == STATE_FREE) continue;
-    if ((atomic.load<u32>(rec + R_ATTENTION) & ATTENTION_PAUSE) == 0) atomic.or<u32>(rec + R_ATTENTION, ATTENTION_PAUSE);
-    atomic.notify(rec + R_QUEUE);
+    if (tid != myTid) atomic.notify(recordOf(tid) + R_QUEUE);
   }
 }
 
@@ -77,7 +93,7 @@ export function worldPoll(): u32 {
 
 /** The first other tid that is not held, or 0. */
 function notHeld(): u32 {
-  askEveryone(); // a thread that attached since the request gets its PAUSE too
+  wakeEveryone(); // an idle thread may have missed the first wake-up (it was busy then)
   for (let tid: u32 = 1; tid <= maxThreads; tid++) {
     if (tid != myTid && !held(tid)) return tid;
   }
@@ -97,9 +113,10 @@ function held(tid: u32): bool {
     atomic.store<u32>(rec + R_BORROWED, myTid);
     return true;
   }
-  // ACTIVE: held once it acknowledged, in this incarnation, or sits stopped for termination
-  if (atomic.load<u32>(rec + R_STOPPED) != 0) return true;
-  return atomic.load<u32>(rec + R_PAUSED) == (s >> STATE_GEN_SHIFT) + 1;
+  // ACTIVE: held once it sits stopped for termination, or acknowledged this very pause, in this incarnation: the
+  // state read again after the acknowledgement must be the one read before it (an attach changes the generation)
+  let answered = atomic.load<u32>(rec + R_STOPPED) != 0 || atomic.load<u32>(rec + R_PAUSED) == epoch;
+  return answered && atomic.load<u32>(rec + R_STATE) == s;
 }
 
 /** Lets the world go: after a collection, a timeout or an error. */
@@ -107,8 +124,8 @@ export function worldRelease(): void {
   for (let tid: u32 = 1; tid <= maxThreads; tid++) {
     if (tid == myTid) continue;
     let rec = recordOf(tid);
-    atomic.store<u32>(rec + R_PAUSED, 0); // before PAUSE goes: a thread still waiting in attend stores it again
-    atomic.and<u32>(rec + R_ATTENTION, ~ATTENTION_PAUSE);
+    atomic.store<u32>(rec + R_PAUSED, 0);
+    setPause(rec, 0);
     atomic.notify(rec + R_ATTENTION);
     if (atomic.load<u32>(rec + R_BORROWED) == myTid) {
       atomic.store<u32>(rec + R_BORROWED, 0);

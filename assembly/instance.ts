@@ -17,9 +17,6 @@ export let myTid: u32 = 0;
 // carries, so an unattached instance can never take the owner's path on an object (tid 0 included).
 export let myTidHigh: u64 = 0xffff_0000_0000; // NO_TID_HIGH, written as a literal: a computed initial value would need a start function
 export let myRecord: usize = 0;
-// What this thread stores in R_PAUSED to acknowledge a pause: its incarnation's generation + 1 (never 0), so that a
-// collector never takes the acknowledgement of an earlier holder of the tid for this one's (collect.ts).
-export let myPausedMark: u32 = 0;
 
 export let recordsBase: usize = 0;
 export let pageMapBase: usize = 0;
@@ -77,9 +74,8 @@ export function loadLayout(): i32 {
   return recordsBase != 0;
 }
 
-/** Attach took `tid` for this thread, as incarnation `generation`. */
-export function becomeTid(tid: u32, generation: u32): void {
-  myPausedMark = generation + 1;
+/** Attach took `tid` for this thread. */
+export function becomeTid(tid: u32): void {
   myTid = tid;
   myTidHigh = <u64>tid << 32;
   myRecord = recordOf(tid);
@@ -88,7 +84,6 @@ export function becomeTid(tid: u32, generation: u32): void {
 /** Detach gave the tid up: this instance does nothing more under it. */
 export function dropTid(): void {
   myTid = 0;
-  myPausedMark = 0;
   myTidHigh = NO_TID_HIGH;
   myRecord = recordOf(0);
 }

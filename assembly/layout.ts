@@ -38,7 +38,7 @@ export const MAX_THREADS_LIMIT: u32 = 4096; // tids fit the object header's u16 
 //   +16 memory max     +20 records base  +24 page map base  +28 pages base
 //   +32 page limit     +36 page high     +40 heap lock      +44 threads attached
 //   +48 free hint      +52 build flags   +56 orphans        +60 world (the collector's tid, or 0)
-//   +64 collector lock +68 weak lock     +72 weak cells     +76 weak capacity
+//   +64 world epoch    +68 weak lock     +72 weak cells     +76 weak capacity
 //   +80 weak used      +84 weak free     +88 weak map       +92 weak map mask
 //   +96 collections    +100 longest pause (us)              +104 objects scanned (u64)
 //   +112 objects freed by collections (u64)                 +120 allocations since the last collection
@@ -65,7 +65,7 @@ export const G_FREE_HINT: usize = 48; // no free page below this index
 export const G_BUILD_FLAGS: usize = 52;
 export const G_ORPHANS: usize = 56; // live objects that a dead thread owned when it was detached (LINK_ORPHAN)
 export const G_WORLD: usize = 60; // tid of the thread collecting cycles with the world held, or 0 (collect.ts)
-export const G_COLLECTOR_LOCK: usize = 64; // one collection at a time (a futex mutex)
+export const G_WORLD_EPOCH: usize = 64; // numbers the pauses: a thread's acknowledgement names the one it answers
 export const G_WEAK_LOCK: usize = 68; // the weak table's mutex (weak.ts)
 export const G_WEAK_CELLS: usize = 72; // address of the cell array (a raw block), 0 before the first weak reference
 export const G_WEAK_CAPACITY: usize = 76; // cells the array holds
@@ -122,10 +122,11 @@ export const GLOBAL_SIZE: usize = G_ABANDONED + <usize>(HEAP_KINDS * SIZE_CLASSE
 //   line 3  safe points (safepoint.ts): written by the thread, read by others, except attention
 //     +192 in op       1 while the thread is inside a multi-step operation (plain stores by the thread)
 //     +196 attention   ATTENTION_STOP (terminate me at the next boundary) | ATTENTION_PAUSE (a collection holds
-//                      the world): set by other threads; every fast path of the thread reads it with one load
+//                      the world) | that pause's epoch << ATTENTION_EPOCH_SHIFT: set by other threads; every fast
+//                      path of the thread reads it with one load
 //     +200 stopped     set by the thread once it sits, blocked for good, at a boundary
 //     +204 locks held  entries used in the lock table
-//     +208 paused      generation + 1 while the thread acknowledges a pause (touches no count until it ends), else 0
+//     +208 paused      the epoch of the pause the thread acknowledges (it touches no count until it ends), or 0
 //     +212 borrowed    tid of a collector that borrowed this parked thread's rights (collect.ts), else 0
 //   +256    lock table: the objects whose mutex this thread holds (LOCK_TABLE_SIZE u32), so a dead thread's locks
 //           can be released by whoever detaches it
@@ -166,6 +167,7 @@ export const STATE_GEN_SHIFT: u32 = 3;
 
 export const ATTENTION_STOP: u32 = 1; // terminate: block for good at the next operation boundary
 export const ATTENTION_PAUSE: u32 = 2; // a collection wants the world: acknowledge, touch no count until it ends
+export const ATTENTION_EPOCH_SHIFT: u32 = 2; // the pause's epoch (G_WORLD_EPOCH, never 0) above the two flags
 // G_WORLD: the collector's tid, | WORLD_HELD once every other thread is held (collect.ts).
 export const WORLD_HELD: u32 = 0x8000_0000;
 // A collection's scratch in bits 4..31 of each live object's link word (collect.ts): a count up to GC_MAX (larger

@@ -36,7 +36,7 @@ import { enqueue, scheduleFree } from "./queue";
   return s >> SHARED_SHIFT;
 }
 
-/** A count at the saturation point is immortal; larger totals saturate there. */
+/** A count below saturation that a merge raises to or past it saturates there (it is immortal from then on). */
 @inline function encodeCount(count: i64, flags: i32): i32 {
   if (count >= <i64>SHARED_SATURATED) count = SHARED_SATURATED;
   return (<i32>count << SHARED_SHIFT) | flags;
@@ -178,10 +178,18 @@ function publishMerged(obj: usize, s: i32, add: i64, keep: i32): void {
   let next: i32;
   while (true) {
     let count = <i64>sharedCount(s);
-    if (count < <i64>SHARED_SATURATED) count += add;
-    next = encodeCount(count, SHARED_MERGED | (s & (keep | SHARED_WEAK)));
-    if (DEBUG) {
-      if (count < 0 && (next & SHARED_QUEUED) == 0) fail(E_SHARED_NEGATIVE, obj);
+    let flags = SHARED_MERGED | (s & (keep | SHARED_WEAK));
+    // An immortal count is never lowered: it may stand above SHARED_SATURATED while increments that found it
+    // saturated are about to take theirs back (increfShared); clamping it to SATURATED here would let those
+    // subtractions make it mortal again (found by the model: docs/MODEL.md, brc.pml "clamp").
+    if (count >= <i64>SHARED_SATURATED) {
+      next = (s & ~SHARED_FLAGS) | flags;
+    } else {
+      count += add;
+      if (DEBUG) {
+        if (count < 0 && (flags & SHARED_QUEUED) == 0) fail(E_SHARED_NEGATIVE, obj);
+      }
+      next = encodeCount(count, flags);
     }
     let seen = atomic.cmpxchg<i32>(obj + H_SHARED, s, next);
     if (seen == s) break;

@@ -13,17 +13,18 @@
 //   while it scans. A thread acknowledges by storing PAUSED = 1 and touches nothing until the pause ends: at its
 //   next operation boundary (attend, here: it sleeps until PAUSE is cleared), or from its idle event loop
 //   (brc_safepoint: it goes on running JavaScript, whose fast paths now see ATTENTION and call in, and block here).
-//   The acknowledgement is the thread's generation + 1, so one left by an earlier holder of the tid never counts.
+//   The acknowledgement is the epoch the thread read with PAUSE, in the same load: one that arrives late, after its
+//   collection ended, names an old epoch and never counts for the next one (found by the model: docs/MODEL.md).
 //
 //   record line 3:  R_IN_OP (plain, by the thread)   R_ATTENTION (atomic RMW, by others)   R_STOPPED   R_PAUSED
 //
 // Layer 2: imports the instance and the host's wait.
 
 import {
-  ATTENTION_PAUSE, ATTENTION_STOP, GLOBAL_BASE, G_WORLD, R_ATTENTION, R_IN_OP, R_PAUSED, R_STATE, R_STOPPED,
+  ATTENTION_EPOCH_SHIFT, ATTENTION_PAUSE, ATTENTION_STOP, GLOBAL_BASE, G_WORLD, R_ATTENTION, R_IN_OP, R_PAUSED, R_STATE, R_STOPPED,
   STATE_HELPED, STATE_MASK, STATE_PARKED, STOP_ASLEEP, STOP_IN_OP, STOP_OUTSIDE, STOP_STOPPED, WORLD_HELD,
 } from "./layout";
-import { canBlockHere, myPausedMark, myRecord, myTid, recordOf } from "./instance";
+import { canBlockHere, myRecord, myTid, recordOf } from "./instance";
 import { waitOn } from "./host";
 
 @inline export function enterOp(): void {
@@ -43,9 +44,9 @@ function attend(): void {
     if (a & ATTENTION_STOP) stopHere();
     if ((a & ATTENTION_PAUSE) == 0) return;
     store<u32>(myRecord + R_IN_OP, 0);
-    // The acknowledgement, stored again before every sleep: a new collection may have cleared it meanwhile.
+    // The acknowledgement, stored again before every sleep: a new collection may have asked meanwhile.
     // SC store: everything we did happens before the collector's load that sees it.
-    atomic.store<u32>(myRecord + R_PAUSED, myPausedMark);
+    atomic.store<u32>(myRecord + R_PAUSED, a >> ATTENTION_EPOCH_SHIFT);
     atomic.notify(GLOBAL_BASE + G_WORLD); // the collector waits there for acknowledgements
     if (canBlockHere()) waitOn(attention, a); // until PAUSE is cleared (the collector notifies)
     if ((atomic.load<u32>(attention) & ATTENTION_PAUSE) != 0) continue;
@@ -62,8 +63,9 @@ function attend(): void {
  * a pause was acknowledged. From then on this thread's fast paths see ATTENTION and call in, where they wait.
  */
 export function acknowledgePause(): bool {
-  if ((atomic.load<u32>(myRecord + R_ATTENTION) & ATTENTION_PAUSE) == 0) return false;
-  atomic.store<u32>(myRecord + R_PAUSED, myPausedMark); // SC: as in attend
+  let a = atomic.load<u32>(myRecord + R_ATTENTION);
+  if ((a & ATTENTION_PAUSE) == 0) return false;
+  atomic.store<u32>(myRecord + R_PAUSED, a >> ATTENTION_EPOCH_SHIFT); // SC: as in attend
   atomic.notify(GLOBAL_BASE + G_WORLD);
   return true;
 }

@@ -53,12 +53,10 @@ export function attachThread(): u32 {
     store<u32>(rec + R_LOCKS_HELD, 0);
     // a new incarnation starts unstopped; we hold the record (ACTIVE), a stale request of the old one is void
     atomic.store<u32>(rec + R_STOPPED, 0);
-    atomic.and<u32>(rec + R_ATTENTION, ~ATTENTION_STOP); // not PAUSE: a collector may have set it for us already
+    atomic.and<u32>(rec + R_ATTENTION, ~ATTENTION_STOP); // not PAUSE: a collection under way asked every record
     atomic.add<u32>(GLOBAL_BASE + G_ATTACHED, 1); // statistics only
-    becomeTid(tid, generation);
-    // A collection that holds the world may have read our record as FREE: pause ourselves (our first operation
-    // acknowledges). SC after our CAS; the collector sets WORLD_HELD, then reads the states again (collect.ts).
-    if (atomic.load<u32>(GLOBAL_BASE + G_WORLD) != 0) atomic.or<u32>(rec + R_ATTENTION, ATTENTION_PAUSE);
+    // a collection under way set PAUSE on this record while it was FREE: our first operation acknowledges it
+    becomeTid(tid);
     return tid;
   }
   setError(ETHREADS, maxThreads);

@@ -29,6 +29,7 @@ export class HeapViews {
   u8!: Uint8Array;
   u16!: Uint16Array;
   u32!: Uint32Array;
+  i32!: Int32Array;
   /** Where the page map and the pages are (written once by brc_init). */
   readonly pageMap: number;
   readonly pagesBase: number;
@@ -51,6 +52,7 @@ export class HeapViews {
     this.u8 = new Uint8Array(buffer);
     this.u16 = new Uint16Array(buffer);
     this.u32 = new Uint32Array(buffer);
+    this.i32 = new Int32Array(buffer);
   }
 
   /** The handle of the object at `address`: tagged with its block's current generation. 0 stays 0. */

@@ -1,8 +1,11 @@
-// js: an incref+decref pair (= one op) called from JavaScript through the public API, measured with benchmark.js.
-//   empty_call     two calls of the empty export brc_empty: the price of crossing into wasm twice, the floor
-//   raw            heap.raw.brc_incref / brc_decref: the exports themselves
-//   api_unchecked  heap.incref / heap.decref of Heap.create({ checked: false }) (bound straight to the exports)
-//   api_checked    the same on a checked heap: every handle validated in JS before it reaches wasm
+// js: an incref+decref pair (= one op) called from JavaScript, measured with benchmark.js.
+//   js_plain       a plain counter in a typed array, ++ then --: what a single-threaded JS program pays (the floor)
+//   js_atomics     Atomics.add / Atomics.sub on an Int32Array over a SharedArrayBuffer: what a JS developer writes
+//                  for a shared reference count today
+//   empty_call     two calls of the empty export brc_empty: the price of crossing into wasm twice
+//   raw            heap.raw.brc_incref / brc_decref: the exports themselves (two crossings)
+//   api_unchecked  heap.incref / heap.decref of Heap.create({ checked: false }): the owner fast path inlined in JS
+//   api_checked    the same on a checked heap: every handle validated in JS first, still without a crossing
 import Benchmark from 'benchmark';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
@@ -17,8 +20,12 @@ export default async function js(ctx) {
   const hu = unchecked.alloc(8, 0);
   const hc = checked.alloc(8, 0);
   const raw = unchecked.raw;
+  const plain = new Int32Array(16);
+  const shared = new Int32Array(new SharedArrayBuffer(64));
 
   const cases = {
+    js_plain: () => { plain[3]++; plain[3]--; },
+    js_atomics: () => { Atomics.add(shared, 3, 1); Atomics.sub(shared, 3, 1); },
     empty_call: () => { raw.brc_empty(); raw.brc_empty(); },
     raw: () => { raw.brc_incref(hu); raw.brc_decref(hu); },
     api_unchecked: () => { unchecked.incref(hu); unchecked.decref(hu); },
@@ -42,7 +49,9 @@ export default async function js(ctx) {
     return row(bench.name, bench.stats.sample.map((s) => s * 1e9), { note: 'incref+decref pair (2 calls)' });
   });
 
-  if (unchecked.info(hu).local !== 1) throw new Error('js: counts drifted');
+  if (unchecked.info(hu).local !== 1 || checked.info(hc).local !== 1 || plain[3] !== 0 || shared[3] !== 0) {
+    throw new Error('js: counts drifted');
+  }
   unchecked.decref(hu);
   checked.decref(hc);
   await unchecked.close();
@@ -53,9 +62,11 @@ export default async function js(ctx) {
     title: 'JS -> wasm calls, benchmark.js (runs = benchmark.js samples)',
     rows,
     ratios: [
-      ratio('api_unchecked/empty_call', ns.api_unchecked / ns.empty_call, { op: '<=', target: 1.3, note: 'no paper figure (Swift has no FFI hop)' }),
+      ratio('api_unchecked/js_plain', ns.api_unchecked / ns.js_plain, { op: '<=', target: 1.3 }),
+      ratio('js_atomics/api_unchecked', ns.js_atomics / ns.api_unchecked, { op: '>=', target: 8 }),
+      ratio('api_checked/api_unchecked', ns.api_checked / ns.api_unchecked, { op: '<=', target: 2 }),
+      ratio('api_unchecked/empty_call', ns.api_unchecked / ns.empty_call),
       ratio('raw/empty_call', ns.raw / ns.empty_call),
-      ratio('api_checked/empty_call', ns.api_checked / ns.empty_call),
     ],
   };
 }

@@ -49,7 +49,7 @@ export default async function rc(ctx) {
     ratio('brc_owner/plain', ns.brc_owner / ns.plain, { op: '<=', target: 1.2, paper: 1.09 }),
     ratio('atomic/brc_owner', ns.atomic / ns.brc_owner, { op: '>=', target: 4, paper: 2.2 }),
     ratio('brc_nonowner/atomic', ns.brc_nonowner / ns.atomic, { op: '<=', target: 1.1, paper: 1.125 }),
-    ratio('brc_owner/plain (4096 objects)', ns.brc_owner_4096 / ns.plain_4096, { note: 'round robin, same goal as one object' }),
+    ratio('brc_owner/plain (4096 objects)', ns.brc_owner_4096 / ns.plain_4096, { op: '<=', target: 1.5, note: 'round robin: V8 cannot fold the plain loop away here' }),
     ratio('atomic/brc_owner (4096 objects)', ns.atomic_4096 / ns.brc_owner_4096),
     ratio('brc_nonowner/atomic (4096 objects)', ns.brc_nonowner_4096 / ns.atomic_4096),
   ];
