@@ -36,6 +36,9 @@
  *                           collection while the thread runs.
  *   BROKEN_GC_PLAIN_LINK    the collector writes gc_refs into the link word with a plain load and store (the world
  *                           is held...) instead of an RMW: a HELPED thread's lock CAS in objectLock's loop is lost.
+ *   BROKEN_SLEEP_UNTIL_CLEAR  attentionSlow sleeps until PAUSE is clear, then re-checks (the design's words): a
+ *                           thread that wakes only after the next collection has set PAUSE again sleeps on without
+ *                           acknowledging it, and that collection waits forever (its timeout in the code).
  *   NCOLL (default 2), DETACH (default on; NO_DETACH leaves X and D's death out), NO_LOCK (leaves the lock wait out).
  */
 
@@ -125,7 +128,12 @@ inline enterOp() {
      :: (w & PAUSE) == 0 -> w = 0; break
      :: else ->
         atomic { psd[1] = ACK(w) }                             /* attentionSlow: atomic.store(PAUSED, ack), notify */
+#ifndef BROKEN_SLEEP_UNTIL_CLEAR
         atomic { att[1] != w -> w = 0 }                        /* attentionSlow: waitOn(ATTENTION, w) */
+#else
+        atomic { (att[1] & PAUSE) == 0 -> w = 0 }              /* attentionSlow: sleep until PAUSE is cleared (a
+                                                                  wake-up that finds PAUSE set again sleeps on) */
+#endif
      fi                                                        /* ... then re-check */
   od
 }
