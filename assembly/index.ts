@@ -13,12 +13,12 @@ import {
   GEN_SHIFT, HEAP_RAW, H_SLOTS, H_LINK, H_LOCAL, H_SHARED, H_TID, LINK_LOCKED, LINK_WAITERS,
   R_ATTENTION, R_QUEUE, R_STATE, SHARED_FLAGS, SHARED_SHIFT, STATE_GEN_SHIFT, STATE_MASK,
 } from "./layout";
-import { EINVAL, ENOMEM, ENOTATTACHED, OK, fail, getLastError, getLastErrorAddress, setError } from "./errors";
+import { EBUSY, EINVAL, ENOMEM, ENOTATTACHED, OK, fail, getLastError, getLastErrorAddress, setError } from "./errors";
 import { layoutLoaded, loadLayout, maxThreads, myRecord, myTid, recordOf, setCanBlock } from "./instance";
 import { initHeap } from "./init";
 import { acknowledgePause, enterOp, leaveOp, requestStop, stopState, worldHeldByMe } from "./safepoint";
 import { allocBlock, blockSize, freeBlock } from "./alloc";
-import { decrefAny, decrefFast, ownerWord, immortalize, incref, isImmortal } from "./refcount";
+import { decrefAny, decrefFast, decrefUnlessLast, ownerWord, immortalize, incref, isImmortal } from "./refcount";
 import { drainAndFree, drainFrees, queueAddress } from "./queue";
 import {
   allocObject, getRef, loadRef, ownerOf, payloadAddress, payloadSize, slotCount, setRef, validateObject,
@@ -221,6 +221,23 @@ export function brc_decref(handle: usize): void {
   decrefAny(obj); // reads the header again: it may have changed while we waited
   drainFrees();
   leaveOp();
+}
+
+/**
+ * Checked mode's decref of an object this thread may hold locked: OK, or EBUSY (nothing changed) when this thread
+ * holds its lock and this decrement would free it (the lock would go with it).
+ */
+export function brc_decref_checked(handle: usize): i32 {
+  checkObject(handle);
+  if (!holdsLock(handle)) {
+    brc_decref(handle);
+    return OK;
+  }
+  enterOp();
+  let done = decrefUnlessLast(handle);
+  drainFrees();
+  leaveOp();
+  return done ? OK : EBUSY;
 }
 
 /** Stores `child` (may be 0) in slot `index`, taking a new reference to it and releasing the old one. */

@@ -120,22 +120,41 @@ export function decrefSlow(obj: usize, d: u64): void {
   } else if (d == 0) {
     fail(E_BIASED_NEGATIVE, obj); // ours with local 0: ownership should have been dropped at zero
   } else if (d != <u64>LOCAL_IMMORTAL) {
-    decrefShared(obj);
+    decrefShared(obj, false);
   }
 }
 
-@inline function decrefShared(obj: usize): void {
+/**
+ * A decrement that refuses (false, nothing changed) when it would free the object: checked mode's decref of an
+ * object this thread holds locked (freeing it would free the lock with it). Exact when this call alone would
+ * release the last reference; a release racing it on another thread may still leave the free to it.
+ */
+export function decrefUnlessLast(obj: usize): bool {
+  let w = ownerWord(obj);
+  if (decrefFast(obj, w)) return true;
+  let d = ownerDelta(w);
+  if (d == 1 && (atomic.load<i32>(obj + H_SHARED) & ~SHARED_WEAK) == 0) return false; // ours is the last reference
+  if (d <= 1 || d == <u64>LOCAL_IMMORTAL) {
+    decrefSlow(obj, d);
+    return true;
+  }
+  return decrefShared(obj, true);
+}
+
+/** A non-owner's decrement. With `refuseLast`, returns false (nothing changed) instead of deciding a free. */
+@inline function decrefShared(obj: usize, refuseLast: bool): bool {
   if (DEBUG) countStat(R_SHARED_DECREFS);
   let s = atomic.load<i32>(obj + H_SHARED); // a guess for the CAS
   let next: i32;
   while (true) {
-    if (sharedCount(s) >= SHARED_SATURATED) return; // immortal
+    if (sharedCount(s) >= SHARED_SATURATED) return true; // immortal
     // count 0, not merged, not queued: our reference is counted in the owner's local count. Hand it to the owner's
     // queue by setting QUEUED in place of a decrement (same CAS, so count and flags stay consistent).
     next = (s & ~SHARED_WEAK) == 0 ? s | SHARED_QUEUED : s - SHARED_ONE;
     if (DEBUG) {
       if (sharedCount(next) < 0 && (next & SHARED_QUEUED) == 0) fail(E_SHARED_NEGATIVE, obj);
     }
+    if (refuseLast && isDead(next)) return false;
     // acquire and release: a thread that frees after this CAS sees every write made before earlier decrements
     let seen = atomic.cmpxchg<i32>(obj + H_SHARED, s, next);
     if (seen == s) break;
@@ -146,6 +165,7 @@ export function decrefSlow(obj: usize, d: u64): void {
   } else if (isDead(next)) {
     scheduleFree(obj); // merged, count zero, in no queue: we held the last reference
   }
+  return true;
 }
 
 // ---- merging ----------------------------------------------------------------------------------------------------

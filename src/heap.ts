@@ -12,7 +12,7 @@
  * The debug build always calls the core, so that its invariant checks run.
  */
 
-import { BrcError, coreError } from './errors.js';
+import { BrcError, coreError, handleName } from './errors.js';
 import { canBlock, NOT_SHARED_MESSAGE, sharedMemoryAvailable } from './env.js';
 import { LAYOUT, STAT_INDICES, type Layout, type Stats } from './layout.js';
 import { Ref, type Handle } from './ref.js';
@@ -175,7 +175,14 @@ export class Heap {
   decref(handle: Handle): void {
     const address = this.checked ? this.#check.handle(handle, 'decref') : handle >>> 0;
     if (ownerDecref(this.views.i32, this.attention, this.fastTid, address)) return;
-    if (this.checked) this.#refuseFreeingHeldLock(handle, address);
+    if (this.checked && (this.views.u32[(address + LAYOUT.H_LINK) >>> 2] & LAYOUT.LINK_LOCKED) !== 0) {
+      // locked (by someone): the core refuses, changing nothing, if we hold it and this would free the object
+      const rc = this.#check.trap('decref', handle, () => this.raw.brc_decref_checked(address));
+      if (rc === LAYOUT.EBUSY) {
+        throw new BrcError('EBUSY', `decref(${handleName(handle)}): the last reference to an object this thread holds locked; unlock it first`, { handle });
+      }
+      return;
+    }
     this.#slow('decref', handle, address, true);
   }
 
@@ -183,22 +190,6 @@ export class Heap {
   #slow(what: string, handle: Handle, address: number, decrement: boolean): void {
     this.#check.trap(what, handle, () => (decrement ? this.raw.brc_decref(address) : this.raw.brc_incref(address)));
     this.views.refresh();
-  }
-
-  /**
-   * Checked mode: a decref that would free an object this thread holds locked is refused (EBUSY), so that no lock
-   * table names a freed object. It would free it when this is the last reference: the true count is 1.
-   */
-  #refuseFreeingHeldLock(handle: Handle, address: number): void {
-    if ((this.views.u32[(address + LAYOUT.H_LINK) >>> 2] & LAYOUT.LINK_LOCKED) === 0) return;
-    if (this.raw.brc_holds_lock(address) !== 1 || this.#trueCount(address) > 1) return;
-    throw new BrcError('EBUSY', `decref(handle 0x${handle.toString(16)}): this is the last reference to an object this thread holds locked; unlock it first`, { handle });
-  }
-
-  #trueCount(address: number): number {
-    const shared = this.raw.brc_info_shared(address);
-    const local = this.raw.brc_info_local(address) >>> 0;
-    return local + (shared >> LAYOUT.SHARED_SHIFT) - (shared & LAYOUT.SHARED_QUEUED);
   }
 
   /** Stores `child` (or 0) in slot `index`: takes a new reference to it and releases the slot's old object. */
