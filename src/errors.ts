@@ -3,9 +3,11 @@
  * this file maps them to the string codes users see and to readable messages.
  */
 
+import type { WasmExports } from './host.js';
+
 export type BrcErrorCode =
   | 'EINVAL' | 'EFREED' | 'ENOMEM' | 'ETHREADS' | 'EINIT' | 'ELAYOUT' | 'ENOTATTACHED' | 'EATTACHED'
-  | 'ENOTLOCKED' | 'EBUSY' | 'ELOCKS' | 'ECLOSED' | 'ENOTSHARED' | 'EINVARIANT';
+  | 'ENOTLOCKED' | 'EBUSY' | 'ELOCKS' | 'ECLOSED' | 'ENOTSHARED' | 'EINVARIANT' | 'ELOAD';
 
 /** Error codes the wasm module reports, by name; the numbers come from the module's exports. */
 export const WASM_ERROR_NAMES = [
@@ -61,7 +63,7 @@ export class BrcError extends Error {
 export class ErrorTable {
   private readonly byNumber = new Map<number, WasmErrorName>();
 
-  constructor(exports: WebAssembly.Exports) {
+  constructor(exports: WasmExports) {
     for (const name of WASM_ERROR_NAMES) {
       const global = exports[name] as WebAssembly.Global | undefined;
       if (global === undefined) throw new Error(`biasrc.wasm does not export error code ${name}`);

@@ -13,8 +13,9 @@ import { Ref } from './ref.js';
 import { HeapThread, spawnThread, type SpawnOptions } from './thread.js';
 import {
   compileCore, createSharedMemory, instantiateCore, memoryPages, type BrcExports, type CoreInstance,
-  type MemoryOptions, type WasmSource,
+  type MemoryOptions, type WasmLocations, type WasmSource,
 } from './wasm.js';
+import type { WasmMemory, WasmModule, WorkerSource } from './host.js';
 
 /** An object's handle: its address in the shared memory. A plain number, so it travels in postMessage. */
 export type Handle = number;
@@ -27,8 +28,12 @@ export interface HeapOptions {
   debug?: boolean;
   /** Validate every handle and index before calling into wasm (default true). */
   checked?: boolean;
-  /** The wasm to use: a URL, bytes or a compiled WebAssembly.Module (default: the build shipped with the package). */
-  wasm?: WasmSource;
+  /**
+   * The wasm to use (default: the builds that come with the package, found without any bundler configuration).
+   * One URL, bytes or compiled WebAssembly.Module is used for whichever build is needed; an app that serves the
+   * files itself names one per build, `{ threaded, single, debug, singleDebug }`, to keep the single-thread fallback.
+   */
+  wasm?: WasmSource | WasmLocations;
   /** Force the shared (threads) or the single-thread build; by default shared where SharedArrayBuffer is usable. */
   shared?: boolean;
 }
@@ -48,8 +53,8 @@ export interface ObjectInfo {
 
 /** What a worker needs to join a heap; sent by spawn, read by joinHeap. */
 export interface HeapShare {
-  module: WebAssembly.Module;
-  memory: WebAssembly.Memory;
+  module: WasmModule;
+  memory: WasmMemory;
   debug: boolean;
   checked: boolean;
 }
@@ -59,8 +64,8 @@ const MAX_OBJECT_BYTES = 0x7fff_0000;
 export class Heap {
   /** The wasm exports (the raw ABI, docs/ABI.md): no checks at all. */
   readonly raw: BrcExports;
-  readonly memory: WebAssembly.Memory;
-  readonly module: WebAssembly.Module;
+  readonly memory: WasmMemory;
+  readonly module: WasmModule;
   readonly layout: Layout;
   readonly checked: boolean;
   readonly debug: boolean;
@@ -78,7 +83,7 @@ export class Heap {
   #queueIndex = -1;
   readonly #busy: number;
 
-  private constructor(core: CoreInstance, module: WebAssembly.Module, debug: boolean, checked: boolean, shared: boolean) {
+  private constructor(core: CoreInstance, module: WasmModule, debug: boolean, checked: boolean, shared: boolean) {
     this.raw = core.exports;
     this.memory = core.memory;
     this.module = module;
@@ -288,12 +293,16 @@ export class Heap {
 
   // ---- threads ----------------------------------------------------------------------------------------------------
 
-  /** Starts a worker that joins this heap (it calls joinHeap from 'biasrc/worker'); resolves once it attached. */
-  async spawn(url: URL | string, options: SpawnOptions = {}): Promise<HeapThread> {
+  /**
+   * Starts a worker that joins this heap (it calls joinHeap from 'biasrc/worker'); resolves once it attached.
+   * `worker`: the app's own `new Worker(new URL('./worker.js', import.meta.url), { type: 'module' })` (the form
+   * bundlers bundle), a function returning one, or the script's URL.
+   */
+  async spawn(worker: WorkerSource, options: SpawnOptions = {}): Promise<HeapThread> {
     this.#open('spawn');
     if (!this.shared) throw new BrcError('ENOTSHARED', `spawn: ${NOT_SHARED_MESSAGE}`);
     const share: HeapShare = { module: this.module, memory: this.memory, debug: this.debug, checked: this.checked };
-    const thread = await spawnThread(url, share, options, {
+    const thread = await spawnThread(worker, share, options, {
       detach: (tid, generation) => this.#detachDead(tid, generation),
       stop: (tid, generation) => this.#stopThread(tid, generation),
     });

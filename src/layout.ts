@@ -3,6 +3,8 @@
  * (assembly/layout.ts is the one definition), read once per module.
  */
 
+import type { WasmExports } from './host.js';
+
 export interface Layout {
   PAGE_SIZE: number;
   HEADER_SIZE: number;
@@ -50,19 +52,19 @@ function statExport(name: StatName): string {
   return `STAT_${name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
 }
 
-function globalValue(exports: WebAssembly.Exports, name: string): number {
+function globalValue(exports: WasmExports, name: string): number {
   const global = exports[name] as WebAssembly.Global | undefined;
   if (global === undefined) throw new Error(`biasrc.wasm does not export ${name}`);
   return Number(global.value);
 }
 
-export function readLayout(exports: WebAssembly.Exports): Layout {
+export function readLayout(exports: WasmExports): Layout {
   const layout = {} as Layout;
   for (const name of NAMES) layout[name] = globalValue(exports, name) >>> 0;
   return layout;
 }
 
 /** [name, index] pairs for brc_stat, read from the module. */
-export function readStatIndices(exports: WebAssembly.Exports): [StatName, number][] {
+export function readStatIndices(exports: WasmExports): [StatName, number][] {
   return STAT_NAMES.map((name) => [name, globalValue(exports, statExport(name))]);
 }

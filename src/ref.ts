@@ -1,3 +1,4 @@
+/// <reference lib="esnext.disposable" preserve="true" />
 /** Ref: one reference held in a JS variable, released by `using`, `release()` or never twice. */
 
 import type { Handle, Heap } from './heap.js';

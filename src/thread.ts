@@ -8,8 +8,9 @@
  */
 
 import { BrcError, type BrcErrorCode } from './errors.js';
-import { isNode } from './env.js';
+import type { WorkerLike, WorkerSource } from './host.js';
 import type { HeapShare } from './heap.js';
+import { threadPlatform } from './platform.js';
 
 /** The key under which a worker finds its heap in workerData / its first message. */
 export const SHARE_KEY = '__biasrc_share__';
@@ -25,19 +26,16 @@ export interface SpawnOptions {
 
 export interface ShareMessage {
   share: HeapShare;
-  port: MessagePort;
+  /** A MessagePort (browsers) or worker_threads.MessagePort (Node): the private channel for the join report. */
+  port: { postMessage(message: unknown): void };
   workerData: unknown;
 }
 
 /** What the worker reports on the private port. */
 export type JoinReport = { type: 'attached'; tid: number; generation: number } | { type: 'failed'; code: BrcErrorCode; message: string };
 
-type Listener = (value: any) => void;
-
-interface WorkerLike {
-  postMessage(message: unknown, transfer?: any): void;
-  terminate(): unknown;
-}
+/** A listener as the platform registers it: 'message' gets the data, 'error' the error, 'exit' the exit code. */
+export type Listener = (value: never) => void;
 
 export class HeapThread {
   readonly tid: number;
@@ -62,17 +60,27 @@ export class HeapThread {
     this.#kill = init.kill;
   }
 
-  postMessage(message: unknown, transfer?: Transferable[]): void {
-    this.#worker.postMessage(message, transfer);
+  /** Sends a message to the worker; `transfer` lists what to move rather than copy (ArrayBuffers, MessagePorts...). */
+  postMessage(message: unknown, transfer: readonly object[] = []): void {
+    this.#worker.postMessage(message, transfer as never);
   }
 
-  /** 'message' (with the data), 'error' (an uncaught error in the worker), 'exit' (Node: the exit code). */
-  on(event: 'message' | 'error' | 'exit', fn: Listener): this {
+  /**
+   * 'message': the data the worker posted (`T` is whatever you declare it to be: nothing checks it);
+   * 'error': an uncaught error in the worker; 'exit' (Node): the exit code.
+   */
+  on<T = unknown>(event: 'message', fn: (data: T) => void): this;
+  on(event: 'error', fn: (error: unknown) => void): this;
+  on(event: 'exit', fn: (code: number) => void): this;
+  on(event: 'message' | 'error' | 'exit', fn: (value: never) => void): this {
     this.#on(event, fn);
     return this;
   }
 
-  off(event: 'message' | 'error' | 'exit', fn: Listener): this {
+  off<T = unknown>(event: 'message', fn: (data: T) => void): this;
+  off(event: 'error', fn: (error: unknown) => void): this;
+  off(event: 'exit', fn: (code: number) => void): this;
+  off(event: 'message' | 'error' | 'exit', fn: (value: never) => void): this {
     this.#off(event, fn);
     return this;
   }
@@ -83,7 +91,7 @@ export class HeapThread {
   }
 }
 
-function joinFailure(report: JoinReport | undefined, fallback: string): BrcError {
+export function joinFailure(report: JoinReport | undefined, fallback: string): BrcError {
   if (report?.type === 'failed') return new BrcError(report.code, report.message);
   return new BrcError('EINVAL', fallback);
 }
@@ -94,83 +102,22 @@ export interface ThreadHooks {
   detach(tid: number, generation: number): void;
 }
 
-export async function spawnThread(url: URL | string, share: HeapShare, options: SpawnOptions, hooks: ThreadHooks): Promise<HeapThread> {
-  return isNode ? spawnNode(url, share, options, hooks) : spawnBrowser(url, share, options, hooks);
+/** What spawn started: a URL (spawn creates the worker) or the app's own Worker (given, or made by a function). */
+export function describeWorker(worker: WorkerSource): string {
+  if (typeof worker === 'string' || worker instanceof URL) return String(worker);
+  return typeof worker === 'function' ? 'the worker made by the function given' : 'the Worker given';
 }
 
-async function spawnNode(url: URL | string, share: HeapShare, options: SpawnOptions, hooks: ThreadHooks): Promise<HeapThread> {
-  const { Worker, MessageChannel } = await import('node:worker_threads');
-  const { port1, port2 } = new MessageChannel();
-  const message = { share, port: port2, workerData: options.workerData };
-  const worker = new Worker(url, {
-    ...options.nodeOptions,
-    workerData: { [SHARE_KEY]: message },
-    transferList: [port2 as unknown as Transferable] as never,
-  });
-  const report = await new Promise<JoinReport | undefined>((resolve, reject) => {
-    port1.once('message', (m: JoinReport) => resolve(m));
-    worker.once('error', reject);
-    worker.once('exit', () => resolve(undefined));
-  });
-  port1.close();
-  if (report?.type !== 'attached') {
-    await worker.terminate();
-    throw joinFailure(report, `spawn(${String(url)}): the worker ended before it joined the heap (does it call joinHeap()?)`);
+/** The hint for a worker that ended before it joined: the usual causes, per kind of source. */
+export function joinHint(worker: WorkerSource): string {
+  const url = typeof worker === 'string' || worker instanceof URL ? String(worker) : '';
+  if (url.startsWith('data:')) {
+    return 'a data: URL usually means a bundler inlined the script as a file without bundling it: pass ' +
+      "() => new Worker(new URL('./worker.js', import.meta.url), { type: 'module' }) so that the bundler bundles it";
   }
-  let hasExited = false;
-  const exited = new Promise<number>((resolve) => {
-    worker.once('exit', (code: number) => {
-      hasExited = true;
-      hooks.detach(report.tid, report.generation);
-      resolve(code);
-    });
-  });
-  return new HeapThread({
-    tid: report.tid, generation: report.generation, worker, exited,
-    kill: async () => {
-      if (!hasExited) await hooks.stop(report.tid, report.generation);
-      await worker.terminate();
-      return exited;
-    },
-    on: (event, fn) => { worker.on(event, fn); },
-    off: (event, fn) => { worker.off(event, fn); },
-  });
+  return "does the script load (the browser's console shows a 404 or a syntax error), and does it call joinHeap() from 'biasrc/worker'?";
 }
 
-async function spawnBrowser(url: URL | string, share: HeapShare, options: SpawnOptions, hooks: ThreadHooks): Promise<HeapThread> {
-  const worker = new Worker(url, { type: 'module', name: options.name });
-  const channel = new MessageChannel();
-  const message: ShareMessage = { share, port: channel.port2, workerData: options.workerData };
-  worker.postMessage({ [SHARE_KEY]: message }, [channel.port2]);
-  const report = await new Promise<JoinReport | undefined>((resolve) => {
-    channel.port1.onmessage = (event: MessageEvent<JoinReport>) => resolve(event.data);
-    worker.addEventListener('error', () => resolve(undefined), { once: true });
-  });
-  channel.port1.close();
-  if (report?.type !== 'attached') {
-    worker.terminate();
-    throw joinFailure(report, `spawn(${String(url)}): the worker failed before it joined the heap (does it call joinHeap()?)`);
-  }
-  let resolveExit!: (code: number) => void;
-  const exited = new Promise<number>((resolve) => { resolveExit = resolve; });
-  const wrapped = new Map<Listener, EventListener>();
-  return new HeapThread({
-    tid: report.tid, generation: report.generation, worker, exited,
-    kill: async () => {
-      await hooks.stop(report.tid, report.generation);
-      worker.terminate(); // synchronous in browsers: the worker runs no more code
-      hooks.detach(report.tid, report.generation);
-      resolveExit(1);
-      return exited;
-    },
-    on: (event, fn) => {
-      const listener: EventListener = event === 'message' ? (e) => fn((e as MessageEvent).data) : (e) => fn(e);
-      wrapped.set(fn, listener);
-      worker.addEventListener(event === 'exit' ? 'biasrc-exit' : event, listener);
-    },
-    off: (event, fn) => {
-      const listener = wrapped.get(fn);
-      if (listener) worker.removeEventListener(event, listener);
-    },
-  });
+export async function spawnThread(worker: WorkerSource, share: HeapShare, options: SpawnOptions, hooks: ThreadHooks): Promise<HeapThread> {
+  return threadPlatform('spawn').spawn(worker, share, options, hooks);
 }
