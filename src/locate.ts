@@ -86,8 +86,12 @@ export async function fetchModule(url: URL, build: BuildName): Promise<WasmModul
     throw loadError(build, url.href, `network error: ${String((error as Error)?.message ?? error)}`, error);
   }
   if (!response.ok) throw loadError(build, url.href, `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`);
-  const streaming = typeof WebAssembly.compileStreaming === 'function' &&
-    (response.headers.get('Content-Type') ?? '').split(';')[0]!.trim() === 'application/wasm';
+  const type = (response.headers.get('Content-Type') ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type === 'text/html') {
+    // what dev servers and single-page-app hosts answer for a file they do not have
+    throw loadError(build, url.href, `HTTP ${response.status} with an HTML page instead of a wasm module: the file is not there`);
+  }
+  const streaming = typeof WebAssembly.compileStreaming === 'function' && type === 'application/wasm';
   try {
     return streaming ? await WebAssembly.compileStreaming(response) : await WebAssembly.compile(await response.arrayBuffer());
   } catch (error) {
