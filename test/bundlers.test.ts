@@ -14,7 +14,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, normalize, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 
@@ -45,6 +45,8 @@ async function run(file: string, args: string[], cwd: string, node = true): Prom
 
 const tmp = mkdtempSync(join(tmpdir(), 'biasrc-bundlers-'));
 const app = join(tmp, 'app');
+/** The same app with webpack's layout: webpack.config.js (entry, dev-server headers) and public/index.html. */
+const webpackApp = join(tmp, 'webpack-app');
 const out = (tool: string) => join(tmp, 'out', tool);
 const timings: Record<string, number> = {};
 
@@ -59,7 +61,7 @@ async function timed<T>(name: string, fn: () => Promise<T>): Promise<T> {
 
 // ---- the user's side: pack, install, build -------------------------------------------------------------------------
 
-const TOOLS = ['@rollup/plugin-node-resolve', '@types/node', 'esbuild', 'rollup', 'typescript', 'vite', 'vite7', 'webpack', 'webpack-cli'];
+const TOOLS = ['@rollup/plugin-node-resolve', '@types/node', 'esbuild', 'rollup', 'typescript', 'vite', 'vite7', 'webpack', 'webpack-cli', 'webpack-dev-server'];
 /** Vite 8 (Rolldown) and Vite 7 (esbuild for the dev server's dependency optimizer, Rollup for builds). */
 const VITES: Record<string, string> = { 'vite 8': 'vite', 'vite 7': 'vite7' };
 
@@ -77,6 +79,8 @@ async function packAndInstall(): Promise<void> {
     symlinkSync(join(repo, 'node_modules', name), link, 'dir');
   }
   cpSync(join(fixtures, 'app'), app, { recursive: true });
+  cpSync(join(fixtures, 'webpack'), webpackApp, { recursive: true });
+  for (const file of ['main.js', 'worker.js']) cpSync(join(app, file), join(webpackApp, file));
 }
 
 /** npm's own CLI script, run with this Node (the same npm that runs `npm test`). */
@@ -101,8 +105,8 @@ const BUILDS: Record<string, () => Promise<unknown>> = {
     writeFileSync(join(out('esbuild-splitting'), 'index.html'), page(true));
   },
   'webpack 5': async () => {
-    await run(bin('webpack-cli'), ['./main.js', '--output-path', out('webpack'), '--mode', 'production', '--no-stats'], app);
-    writeFileSync(join(out('webpack'), 'index.html'), page(false)); // webpack's output is a classic script
+    await run(bin('webpack-cli'), ['--mode', 'production', '--output-path', out('webpack'), '--no-stats'], webpackApp);
+    cpSync(join(webpackApp, 'public', 'index.html'), join(out('webpack'), 'index.html')); // a classic script
   },
   rollup: async () => {
     await run(bin('rollup'), ['-c', '--dir', out('rollup'), '--silent'], app);
@@ -289,6 +293,40 @@ describe('the packed package in a fresh app', () => {
           expectFallback(await load(browser!, url));
         } finally {
           await server.close();
+        }
+      });
+    });
+    describe('webpack dev server', () => {
+      // as `webpack serve` runs it, with the app's webpack.config.js (its devServer holds the headers; a second
+      // server gets none)
+      async function devServer(isolated: boolean) {
+        const { default: webpack } = await import('webpack');
+        const { default: WebpackDevServer } = await import('webpack-dev-server');
+        const config = (await import(pathToFileURL(join(webpackApp, 'webpack.config.js')).href)).default;
+        const compiler = webpack({ ...config, context: webpackApp, mode: 'development', infrastructureLogging: { level: 'warn' }, stats: 'errors-warnings' });
+        const server = new WebpackDevServer({
+          ...(isolated ? config.devServer : {}), host: '127.0.0.1', port: 'auto',
+          static: { directory: join(webpackApp, 'public'), watch: false }, // the CLI's default: ./public of the working directory
+        }, compiler);
+        await server.start();
+        return { server, url: `http://127.0.0.1:${(server.server!.address() as { port: number }).port}/` };
+      }
+
+      it('with COOP/COEP (devServer.headers)', async () => {
+        const { server, url } = await devServer(true);
+        try {
+          expectThreaded(await load(browser!, url));
+        } finally {
+          await server.stop();
+        }
+      });
+
+      it('without the headers: the single-thread fallback', async () => {
+        const { server, url } = await devServer(false);
+        try {
+          expectFallback(await load(browser!, url));
+        } finally {
+          await server.stop();
         }
       });
     });
