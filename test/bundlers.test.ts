@@ -80,6 +80,7 @@ async function packAndInstall(): Promise<void> {
   }
   cpSync(join(fixtures, 'app'), app, { recursive: true });
   cpSync(join(fixtures, 'webpack'), webpackApp, { recursive: true });
+  cpSync(join(fixtures, 'readme'), join(tmp, 'readme-app'), { recursive: true });
   for (const file of ['main.js', 'worker.js']) cpSync(join(app, file), join(webpackApp, file));
 }
 
@@ -108,6 +109,7 @@ const BUILDS: Record<string, () => Promise<unknown>> = {
     await run(bin('webpack-cli'), ['--mode', 'production', '--output-path', out('webpack'), '--no-stats'], webpackApp);
     cpSync(join(webpackApp, 'public', 'index.html'), join(out('webpack'), 'index.html')); // a classic script
   },
+  'README example (vite 8 build)': () => run(bin('vite'), ['build', '--outDir', out('readme'), '--emptyOutDir', '--logLevel', 'warn'], join(tmp, 'readme-app')),
   rollup: async () => {
     await run(bin('rollup'), ['-c', '--dir', out('rollup'), '--silent'], app);
     writeFileSync(join(out('rollup'), 'index.html'), page(true));
@@ -261,6 +263,22 @@ describe('the packed package in a fresh app', () => {
       });
     }
 
+    it('the README example (README.browsers.md, as built by Vite) counts to 1 in a worker', async () => {
+      const server = await serve(out('readme'), true);
+      servers.push(server);
+      const tab = await browser!.newPage();
+      const errors: string[] = [];
+      tab.on('pageerror', (e) => errors.push(String(e)));
+      try {
+        const logged = tab.waitForEvent('console', { predicate: (m) => m.type() === 'log', timeout: 120_000 });
+        await tab.goto(urlOf(server));
+        expect((await logged).text()).toBe('1');
+        expect(errors).toEqual([]);
+      } finally {
+        await tab.close();
+      }
+    });
+
     describe.each(Object.keys(VITES))('%s dev server', (vite) => {
       // in this process, as `vite` runs it; the config file holds only the headers (a second server has none). The
       // dependency cache starts empty each time, as on a first `vite` run.
@@ -383,6 +401,13 @@ describe('the packed package in a fresh app', () => {
       const tarball = readdirSync(tmp).find((f) => f.endsWith('.tgz'))!;
       await run(bin('@arethetypeswrong/cli', 'attw'), [join(tmp, tarball), '--profile', 'esm-only', '--no-color', '--no-emoji',
         '--exclude-entrypoints', './wasm', './wasm/debug', './wasm/single', './wasm/single-debug'], tmp);
+    });
+
+    it('the browser README shows the tested example verbatim', () => {
+      const readme = ['README.md', 'README.browsers.md'].filter((f) => existsSync(join(repo, f))).map((f) => readFileSync(join(repo, f), 'utf8')).join('\n');
+      for (const file of ['main.js', 'worker.js']) {
+        expect(readme, file).toContain(`\`${file}\`:\n\n\`\`\`js\n${readFileSync(join(fixtures, 'readme', file), 'utf8')}\`\`\``);
+      }
     });
 
     it('README links resolve inside the package; LICENSE, repository, homepage and bugs are there', () => {
