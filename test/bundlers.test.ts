@@ -180,6 +180,7 @@ function expectThreaded({ result, pageErrors }: PageOutcome): void {
   expect(result.count).toBe(result.expected); // every locked increment of the three workers landed
   expect(new Set(result.tids).size).toBe(3);
   expect(result.results.map((r: { done: number }) => r.done)).toEqual([200, 200, 200]);
+  expect(result.unbundled.message).toContain("pass () => new Worker(new URL('./worker.js', import.meta.url), { type: 'module' })");
   expect(pageErrors).toEqual([]);
 }
 
@@ -408,6 +409,10 @@ describe('the packed package in a fresh app', () => {
       for (const file of ['main.js', 'worker.js']) {
         expect(readme, file).toContain(`\`${file}\`:\n\n\`\`\`js\n${readFileSync(join(fixtures, 'readme', file), 'utf8')}\`\`\``);
       }
+    });
+
+    it('prepack (npm pack) rebuilds nothing that is up to date', async () => {
+      expect(await run(join(repo, 'scripts', 'build.mjs'), ['--if-needed'], repo)).toBe('');
     });
 
     it('README links resolve inside the package; LICENSE, repository, homepage and bugs are there', () => {

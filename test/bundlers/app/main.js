@@ -46,8 +46,16 @@ async function threaded(heap) {
   await Promise.all(threads.map((thread) => thread.terminate()));
   const threadsAfter = heap.stats().threads;
   heap.verify();
+  // a worker script a bundler did not bundle (what Vite makes of `spawn(new URL('./worker.js', import.meta.url))`:
+  // a data: URL of the unbundled file): spawn says what to write instead
+  let unbundled;
+  try {
+    await heap.spawn('data:text/javascript,import "biasrc/worker";');
+  } catch (error) {
+    unbundled = { code: error.code, message: error.message };
+  }
   await heap.close();
-  return { count, expected: WORKERS * ROUNDS, results, tids, liveObjects, threadsAfter };
+  return { count, expected: WORKERS * ROUNDS, results, tids, liveObjects, threadsAfter, unbundled };
 }
 
 async function singleThread(heap) {
