@@ -1,10 +1,12 @@
 /**
  * HeapThread: a worker that joined the heap. Node: worker_threads; browsers: module Web Workers.
  *
- * The worker gets the compiled Module and the shared Memory (Node: in workerData; browsers: in its first message),
- * instantiates the core and attaches (joinHeap in worker.ts), then reports its tid over a private MessageChannel,
- * so internal traffic never mixes with the user's messages. When the worker exits or is terminated, the heap
- * detaches its tid (unless the worker detached itself): its queue is drained, its objects and pages abandoned.
+ * The worker gets the compiled Module and the shared Memory (in its first message; in Node, when spawn created the
+ * worker from a URL, in workerData), instantiates the core and attaches (joinHeap in join.ts), then reports its tid
+ * over a private MessageChannel, so internal traffic never mixes with the user's messages. Creating workers is per
+ * platform (platform/node.ts, platform/browser.ts, registered by the entry points). When the worker exits or is
+ * terminated, the heap detaches its tid (unless the worker detached itself): its queue is drained, its objects and
+ * pages abandoned.
  */
 
 import { BrcError, type BrcErrorCode } from './errors.js';
