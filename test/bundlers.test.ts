@@ -324,7 +324,7 @@ describe('the packed package in a fresh app', () => {
         const config = (await import(pathToFileURL(join(webpackApp, 'webpack.config.js')).href)).default;
         const compiler = webpack({ ...config, context: webpackApp, mode: 'development', infrastructureLogging: { level: 'warn' }, stats: 'errors-warnings' });
         const server = new WebpackDevServer({
-          ...(isolated ? config.devServer : {}), host: '127.0.0.1', port: 'auto',
+          ...(isolated ? config.devServer : {}), host: '127.0.0.1', port: 0,
           static: { directory: join(webpackApp, 'public'), watch: false }, // the CLI's default: ./public of the working directory
         }, compiler);
         await server.start();
