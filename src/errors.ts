@@ -7,7 +7,8 @@ import { ABI_CONSTANTS, ERROR_CODE_NAMES } from './generated/abi.js';
 
 export type BrcErrorCode =
   | 'EINVAL' | 'EFREED' | 'ENOMEM' | 'ETHREADS' | 'EINIT' | 'ELAYOUT' | 'ENOTATTACHED' | 'EATTACHED'
-  | 'ENOTLOCKED' | 'EBUSY' | 'ELOCKS' | 'EDEADLK' | 'ETIMEDOUT' | 'ECLOSED' | 'ENOTSHARED' | 'EINVARIANT';
+  | 'ENOTLOCKED' | 'EBUSY' | 'ELOCKS' | 'EDEADLK' | 'ETIMEDOUT' | 'ECLOSED' | 'ENOTSHARED' | 'ELOAD' | 'ENESTED'
+  | 'EINVARIANT';
 
 /** Error codes the wasm module reports, by name (generated from the module). */
 export type WasmErrorName = (typeof ERROR_CODE_NAMES)[number];

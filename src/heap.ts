@@ -23,10 +23,14 @@ import { ownerDecref, ownerIncref } from './fastpath.js';
 import { collectCycles, mergeEveryQueue, type CycleOptions } from './collect.js';
 import { ThreadGroup } from './lifecycle.js';
 import type { HeapShare, HeapThread, SpawnOptions } from './thread.js';
+import type { WasmMemory, WasmModule, WorkerSource } from './host.js';
 import {
   compileCore, createSharedMemory, instantiateCore, memoryPages, type BrcExports, type CoreInstance,
-  type MemoryOptions, type WasmSource,
+  type MemoryOptions, type WasmLocations, type WasmSource,
 } from './wasm.js';
+
+/** Detaches `heap`'s thread at once, without ending its spawned threads: for a worker that ends (join.ts). */
+export let detachNow: (heap: Heap) => void;
 
 export type { Handle } from './ref.js';
 export type { HeapShare } from './thread.js';
@@ -40,8 +44,12 @@ export interface HeapOptions {
   debug?: boolean;
   /** Validate every handle and index before anything happens (default true). */
   checked?: boolean;
-  /** The wasm to use: a URL, bytes or a compiled WebAssembly.Module (default: the build shipped with the package). */
-  wasm?: WasmSource;
+  /**
+   * The wasm to use: a URL, bytes or a compiled WebAssembly.Module, or one of those per build
+   * (`{ threaded, single, debug, singleDebug }`, so that an app serving the files itself keeps the single-thread
+   * fallback); by default the builds that come with the package.
+   */
+  wasm?: WasmSource | WasmLocations;
   /** Force the shared (threads) or the single-thread build; by default shared where SharedArrayBuffer is usable. */
   shared?: boolean;
   /** Cycle collection: when it runs by itself and how long it waits for threads (default: only when called). */
@@ -69,8 +77,8 @@ export type WeakHandle = number;
 export class Heap {
   /** The wasm exports (the raw ABI, docs/ABI.md): no checks at all. They take handles modulo 2^32 (addresses). */
   readonly raw: BrcExports;
-  readonly memory: WebAssembly.Memory;
-  readonly module: WebAssembly.Module;
+  readonly memory: WasmMemory;
+  readonly module: WasmModule;
   /** Every constant of the core, by its name in assembly/ (offsets, limits, flags, error codes). */
   readonly layout: Layout = LAYOUT;
   readonly checked: boolean;
@@ -93,11 +101,13 @@ export class Heap {
   readonly #locks: Locks;
   readonly #threads: ThreadGroup;
   readonly #cycles: CycleOptions;
+  /** This heap was joined by a worker (not created here): it does not spawn (ENESTED). */
+  readonly #joined: boolean;
   #closed = false;
   #queueIndex = -1;
   #autoCollecting = false;
 
-  private constructor(core: CoreInstance, module: WebAssembly.Module, options: { debug: boolean; checked: boolean; shared: boolean; cycles: CycleOptions }) {
+  private constructor(core: CoreInstance, module: WasmModule, options: { debug: boolean; checked: boolean; shared: boolean; cycles: CycleOptions; joined: boolean }) {
     this.raw = core.exports;
     this.memory = core.memory;
     this.module = module;
@@ -105,13 +115,14 @@ export class Heap {
     this.checked = options.checked;
     this.shared = options.shared;
     this.#cycles = options.cycles;
+    this.#joined = options.joined;
     const tid = this.raw.brc_thread_attach();
     if (tid === 0) throw coreError(this.raw.brc_last_error(), 'attaching this thread to the heap');
     this.tid = tid;
     this.views = new HeapViews(core.memory);
     this.#check = new Checker(this.raw, this.views, () => this.#closed);
     this.#locks = new Locks(this.raw, this.#check, this.views);
-    this.#threads = new ThreadGroup(this.raw);
+    this.#threads = new ThreadGroup(this.raw, () => this.#share());
     this.fastTid = options.debug ? -1 : tid;
     this.attention = (this.raw.brc_attention_address(tid) >>> 0) >>> 2;
     this.raw.brc_set_can_block(canBlock() ? 1 : 0);
@@ -137,7 +148,7 @@ export class Heap {
     const core = await instantiateCore(module, memory);
     const rc = core.exports.brc_init(maxThreads, maximum);
     if (rc !== 0) throw coreError(rc, 'Heap.create');
-    return new Heap(core, module, { debug, checked: options.checked ?? true, shared, cycles: options.cycles ?? {} });
+    return new Heap(core, module, { debug, checked: options.checked ?? true, shared, cycles: options.cycles ?? {}, joined: false });
   }
 
   /** Attaches this thread to an existing heap (used by joinHeap in workers). */
@@ -145,7 +156,7 @@ export class Heap {
     const core = await instantiateCore(share.module, share.memory);
     const rc = core.exports.brc_attach_memory();
     if (rc !== 0) throw coreError(rc, 'joinHeap');
-    return new Heap(core, share.module, { debug: share.debug, checked: share.checked, shared: true, cycles: share.cycles });
+    return new Heap(core, share.module, { debug: share.debug, checked: share.checked, shared: true, cycles: share.cycles, joined: true });
   }
 
   // ---- objects ----------------------------------------------------------------------------------------------------
@@ -370,12 +381,23 @@ export class Heap {
 
   // ---- threads (lifecycle.ts) --------------------------------------------------------------------------------------
 
-  /** Starts a worker that joins this heap (it calls joinHeap from 'biasrc/worker'); resolves once it attached. */
-  async spawn(url: URL | string, options: SpawnOptions = {}): Promise<HeapThread> {
+  /**
+   * Starts a worker that joins this heap (it calls joinHeap from 'biasrc/worker'); resolves once it attached.
+   * `worker` is the app's own `() => new Worker(new URL('./worker.js', import.meta.url), { type: 'module' })` (the
+   * form bundlers bundle), a Worker, or the script's URL. Only the thread that created the heap spawns (ENESTED).
+   */
+  async spawn(worker: WorkerSource, options: SpawnOptions = {}): Promise<HeapThread> {
     this.#check.open('spawn');
     if (!this.shared) throw new BrcError('ENOTSHARED', `spawn: ${NOT_SHARED_MESSAGE}`);
-    const share: HeapShare = { module: this.module, memory: this.memory, debug: this.debug, checked: this.checked, cycles: this.#cycles };
-    return this.#threads.spawn(url, share, options);
+    if (this.#joined) {
+      throw new BrcError('ENESTED', 'spawn: a worker cannot spawn threads of its own (terminating it would end them without a ' +
+        'safe stop); post the request to the thread that created the heap and spawn there');
+    }
+    return this.#threads.spawn(worker, options);
+  }
+
+  #share(): HeapShare {
+    return { module: this.module, memory: this.memory, debug: this.debug, checked: this.checked, cycles: this.#cycles };
   }
 
   /** Threads started by this heap's spawn that are still running. */
@@ -383,10 +405,22 @@ export class Heap {
     return this.#threads.running;
   }
 
-  /** Ends the threads this heap spawned, detaches this thread and releases the heap here. Later calls: ECLOSED. */
+  /**
+   * Ends the threads this heap spawned (waiting for spawns under way), detaches this thread and releases the heap
+   * here. Later calls: ECLOSED.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
-    await this.#threads.close();
+    try {
+      await this.#threads.close();
+    } finally {
+      this.#detach();
+    }
+  }
+
+  /** Detaches this thread now (synchronously): close(), and a worker's normal end (join.ts). */
+  #detach(): void {
+    if (this.#closed) return;
     this.#closed = true;
     if (this.#queueIndex >= 0) Atomics.notify(new Int32Array(this.memory.buffer), this.#queueIndex);
     this.raw.brc_thread_detach();
@@ -394,6 +428,10 @@ export class Heap {
       const closed = () => { throw closedError('a call'); };
       this.incref = this.decref = this.getRef = this.loadRef = this.setRef = closed;
     }
+  }
+
+  static {
+    detachNow = (heap: Heap) => heap.#detach();
   }
 
   get closed(): boolean {

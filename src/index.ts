@@ -1,16 +1,13 @@
 /**
- * biasrc: biased reference counting for JavaScript threads.
+ * biasrc for Node (package.json `exports` "node" condition): worker_threads, and the wasm read from build/.
  *
- *   import { Heap, BrcError } from 'biasrc';          // this file
+ *   import { Heap, BrcError } from 'biasrc';          // this file (browsers get index.browser.ts)
  *   import { joinHeap } from 'biasrc/worker';         // in workers started with heap.spawn
  */
-export { Heap, type Handle, type HeapOptions, type ObjectInfo, type HeapShare, type WeakHandle, type CycleOptions } from './heap.js';
-export { Ref } from './ref.js';
-export { HeapThread, type SpawnOptions } from './thread.js';
-export { BrcError, type BrcErrorCode } from './errors.js';
-export { LAYOUT, STAT_NAMES, type Layout, type Stats, type StatName } from './layout.js';
-export { errorName } from './errors.js';
-export {
-  compileCore, createSharedMemory, instantiateCore, coreImports, defaultWasmUrl, type BrcExports, type CoreInstance,
-  type CompileOptions, type MemoryOptions, type WasmSource,
-} from './wasm.js';
+import { registerThreads, registerWasm } from './platform.js';
+import { nodeThreads, nodeWasm } from './platform/node.js';
+
+registerThreads(nodeThreads);
+registerWasm(nodeWasm);
+
+export * from './api.js';

@@ -6,6 +6,7 @@
 
 import { ABI_CONSTANTS, EXPORT_ARITY, STAT_EXPORTS, type AbiConstantName } from './generated/abi.js';
 import { BrcError } from './errors.js';
+import type { WasmExports } from './host.js';
 
 /** Every constant of the core (offsets, limits, flags, codes), by its name in assembly/. */
 export const LAYOUT = ABI_CONSTANTS;
@@ -31,7 +32,7 @@ export const STAT_INDICES: readonly (readonly [StatName, number])[] = STAT_EXPOR
  * Throws ELAYOUT unless `exports` belong to a module built from the same assembly/ as this package: every constant
  * has the value src/generated/abi.ts records, and every function exists with the expected number of parameters.
  */
-export function checkModule(exports: WebAssembly.Exports, what: string): void {
+export function checkModule(exports: WasmExports, what: string): void {
   const mismatch = (detail: string) => new BrcError('ELAYOUT',
     `${what}: this wasm module does not match this version of biasrc (${detail}); load the wasm shipped with the package`);
   for (const [name, expected] of Object.entries(ABI_CONSTANTS) as [AbiConstantName, number][]) {

@@ -1,73 +1,181 @@
 /**
- * The threads a heap spawned, from start to end: spawn (the worker joins the heap as a new tid), stop (before a
- * worker is terminated it is asked to stop at an operation boundary, so it never dies in the middle of one), and the
- * detach of a thread that ended without detaching itself (its queue is drained, its objects and pages abandoned).
+ * The threads a heap spawned, from start to end:
  *
- * The worker side of spawning (joinHeap) is in worker.ts; starting a worker on each platform is in thread.ts.
+ *   spawn      the platform starts the worker (platform/*.ts) and sends it the heap; the worker joins (join.ts) and
+ *              reports its tid. Bounded by a timeout that says what did not happen (never started, or started but
+ *              never called joinHeap). A worker's errors reach the HeapThread, and are thrown again if nobody
+ *              listens, as Node does for a Worker.
+ *   stop       before a worker is terminated it is asked to stop at an operation boundary, so it never dies in the
+ *              middle of one; if it does not get there in time, terminate() throws ETIMEDOUT and leaves it running.
+ *   detach     a thread that ended without detaching itself (killed, crashed, closed by the browser) is detached:
+ *              its queue drained, its objects and pages abandoned, its locks released. The spawning thread does it
+ *              when it sees the end; a watchdog thread does it too (platform watchdog), so that it happens even while
+ *              the spawning thread is blocked, for instance waiting for a lock the dead thread held.
+ *
+ * Only the thread that created the heap spawns (a spawn from a worker is ENESTED): terminating a worker would end
+ * its own workers with no stop handshake, which could leave the heap in the middle of an operation.
  */
 
+import { BrcError } from './errors.js';
 import { LAYOUT } from './layout.js';
-import { HeapThread, spawnThread, type SpawnOptions } from './thread.js';
+import type { WorkerSource } from './host.js';
+import { threadPlatform, type StartedWorker, type Watchdog } from './platform.js';
+import {
+  HeapThread, describeWorker, joinFailure, joinHint, type HeapShare, type JoinReport, type ShareMessage, type SpawnOptions,
+  type TerminateOptions,
+} from './thread.js';
 import type { BrcExports } from './generated/abi.js';
-import type { HeapShare } from './thread.js';
 
-/** Milliseconds a thread asked to stop may take to reach a boundary before it is terminated anyway. */
-const STOP_PATIENCE_STEPS = 10_000;
+const SPAWN_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 10_000;
+const STOP_POLL_MS = 1;
 
 export class ThreadGroup {
   readonly #raw: BrcExports;
-  readonly #threads = new Set<HeapThread>();
-  #closed = false;
+  readonly #share: () => HeapShare;
+  readonly #threads = new Map<HeapThread, StartedWorker>();
+  readonly #pending = new Set<Promise<unknown>>();
+  #watchdog: Watchdog | undefined;
+  #closing = false;
 
-  constructor(raw: BrcExports) {
+  constructor(raw: BrcExports, share: () => HeapShare) {
     this.#raw = raw;
+    this.#share = share;
   }
 
   /** Starts a worker that joins the heap; resolves once it attached. */
-  async spawn(url: URL | string, share: HeapShare, options: SpawnOptions): Promise<HeapThread> {
-    const thread = await spawnThread(url, share, options, {
-      detach: (tid, generation) => this.#detachDead(tid, generation),
-      stop: (tid, generation) => this.#stopThread(tid, generation),
+  async spawn(source: WorkerSource, options: SpawnOptions): Promise<HeapThread> {
+    if (this.#closing) throw new BrcError('ECLOSED', 'spawn: the heap is closing in this thread');
+    const pending = this.#spawn(source, options);
+    this.#pending.add(pending);
+    try {
+      return await pending;
+    } finally {
+      this.#pending.delete(pending);
+    }
+  }
+
+  async #spawn(source: WorkerSource, options: SpawnOptions): Promise<HeapThread> {
+    const platform = threadPlatform('spawn');
+    const share = this.#share();
+    // the watchdog detached a dead thread; where the platform reports exits itself (Node), the HeapThread ends with
+    // the real exit code when that report arrives, else (browsers: a worker that closed itself) with 0 now
+    this.#watchdog ??= platform.watchdog(share, (tid, generation) => this.#ended(tid, generation, 0, true));
+    const lifeline = this.#watchdog.lifeline();
+    const { port1, port2 } = new MessageChannel();
+    const message: ShareMessage = { share, port: port2, workerData: options.workerData, lifeline: lifeline.lifeline };
+    const worker = platform.start(source, message, [port2, ...lifeline.transfer], options);
+    const report = await this.#awaitJoin(worker, port1 as MessagePort, source, options.timeoutMs ?? SPAWN_TIMEOUT_MS);
+    const thread = new HeapThread({
+      tid: report.tid, generation: report.generation, control: worker,
+      kill: (terminate) => this.#kill(thread, worker, terminate),
     });
-    this.#threads.add(thread);
-    void thread.exited.then(() => this.#threads.delete(thread));
+    worker.listen('message', (data) => thread.emit('message', data));
+    worker.listen('error', (error) => thread.emit('error', error));
+    worker.listen('exit', (code) => this.#ended(thread.tid, thread.generation, code as number));
+    this.#threads.set(thread, worker);
+    lifeline.watch(report.tid, report.generation);
+    if (this.#closing) {
+      await thread.terminate({ force: true }); // close() began while this worker was joining
+      throw new BrcError('ECLOSED', `spawn(${describeWorker(source)}): the heap was closed in this thread meanwhile`);
+    }
     return thread;
+  }
+
+  /** Waits for the worker's join report; everything it listened to is removed again, whatever the outcome. */
+  async #awaitJoin(worker: StartedWorker, port: MessagePort, source: WorkerSource, timeoutMs: number): Promise<JoinReport & { type: 'attached' }> {
+    let started = false;
+    const unlisten: (() => void)[] = [];
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const report = await new Promise<JoinReport | Error | undefined>((resolve) => {
+      port.onmessage = (event: MessageEvent<JoinReport>) => resolve(event.data);
+      unlisten.push(worker.listen('online', () => { started = true; }));
+      unlisten.push(worker.listen('error', (error) => resolve(error instanceof Error ? error : new Error(String(error)))));
+      unlisten.push(worker.listen('exit', () => resolve(undefined)));
+      timer = setTimeout(() => resolve(timeoutError(source, timeoutMs, worker.reportsStart, started)), timeoutMs);
+    });
+    clearTimeout(timer);
+    for (const off of unlisten) off();
+    port.close();
+    if (report instanceof Error || report?.type !== 'attached') {
+      await worker.terminate();
+      if (report instanceof BrcError) throw report;
+      if (report instanceof Error) {
+        throw new BrcError('EINVAL', `spawn(${describeWorker(source)}): the worker failed before it joined the heap: ${report.message} (${joinHint(source)})`, { cause: report });
+      }
+      throw joinFailure(report, `spawn(${describeWorker(source)}): the worker ended before it joined the heap (${joinHint(source)})`);
+    }
+    return report;
   }
 
   /** Threads started here that are still running. */
   get running(): HeapThread[] {
-    return [...this.#threads];
+    return [...this.#threads.keys()];
   }
 
-  /** Terminates every thread started here; after it, dead threads are no longer detached from this thread. */
+  /** Waits for spawns under way, then terminates every thread started here; after it, nothing more is detached here. */
   async close(): Promise<void> {
-    await Promise.all([...this.#threads].map((thread) => thread.terminate()));
-    this.#closed = true;
+    this.#closing = true;
+    await Promise.allSettled([...this.#pending]);
+    const results = await Promise.allSettled([...this.#threads.keys()].map((thread) => thread.terminate()));
+    this.#watchdog?.close();
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  async #kill(thread: HeapThread, worker: StartedWorker, options: TerminateOptions): Promise<void> {
+    const timeoutMs = options.timeoutMs ?? STOP_TIMEOUT_MS;
+    if (!(await this.#stop(thread.tid, thread.generation, timeoutMs)) && !options.force) {
+      throw new BrcError('ETIMEDOUT', `terminate: thread ${thread.tid} did not reach a safe point within ${timeoutMs} ms, so it was ` +
+        'not terminated (it stops at its next biasrc call; terminate({ force: true }) ends it anyway, maybe in the middle of an operation)');
+    }
+    await worker.terminate();
+    this.#ended(thread.tid, thread.generation, 1);
+    await thread.exited;
   }
 
   /**
-   * Before terminating a worker: ask it to stop at its next operation boundary and wait until it sits there, or is
-   * seen outside any operation twice a grace period apart, so it never dies in the middle of one (safepoint.ts).
+   * Asks the thread to stop at its next operation boundary and waits until it sits there, or is seen outside any
+   * operation twice a poll apart (safepoint.ts: the in-op mark is a plain store). False if it did not within
+   * `timeoutMs`.
    */
-  async #stopThread(tid: number, generation: number): Promise<void> {
+  async #stop(tid: number, generation: number, timeoutMs: number): Promise<boolean> {
     const x = this.#raw;
-    if (this.#closed || x.brc_thread_generation(tid) !== generation || x.brc_thread_state(tid) === LAYOUT.STATE_FREE) return;
+    if (x.brc_thread_generation(tid) !== generation || x.brc_thread_state(tid) === LAYOUT.STATE_FREE) return true;
     x.brc_thread_request_stop(tid);
-    let outside = 0;
-    for (let waited = 0; waited < STOP_PATIENCE_STEPS; waited += 1) {
+    const deadline = Date.now() + timeoutMs;
+    for (let outside = 0; ;) {
       const state = x.brc_thread_stop_state(tid);
-      if (state === LAYOUT.STOP_STOPPED) return;
-      // outside any operation (or asleep in a lock wait): safe if still so a grace period later, because a thread
-      // that marked an operation just before we asked may not have made its mark visible yet
+      if (state === LAYOUT.STOP_STOPPED) return true;
       outside = state === LAYOUT.STOP_OUTSIDE || state === LAYOUT.STOP_ASLEEP ? outside + 1 : 0;
-      if (outside >= 2) return;
-      await new Promise((resolve) => setTimeout(resolve, 1));
+      if (outside >= 2) return true;
+      if (Date.now() > deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, STOP_POLL_MS));
     }
   }
 
-  /** A worker exited or was terminated: detach its tid unless it detached itself (or the tid was reused). */
-  #detachDead(tid: number, generation: number): void {
-    if (this.#closed) return;
-    this.#raw.brc_thread_detach_dead(tid, generation); // ENOTATTACHED if it detached itself or the tid was reused
+  /** A thread ended (its worker exited, was terminated, or the watchdog saw it go): detach it if needed, tell. */
+  #ended(tid: number, generation: number, code: number, fromWatchdog = false): void {
+    // ENOTATTACHED when it detached itself, was detached by the watchdog already, or its tid was reused
+    this.#raw.brc_thread_detach_dead(tid, generation);
+    for (const [thread, worker] of this.#threads) {
+      if (thread.tid !== tid || thread.generation !== generation) continue;
+      if (fromWatchdog && worker.reportsExit) return;
+      this.#threads.delete(thread);
+      thread.ended(code);
+    }
   }
+}
+
+function timeoutError(source: WorkerSource, timeoutMs: number, reportsStart: boolean, started: boolean): BrcError {
+  const what = `spawn(${describeWorker(source)})`;
+  if (reportsStart && !started) {
+    return new BrcError('ETIMEDOUT', `${what}: the worker did not start within ${timeoutMs} ms: is the URL right, and does its script load? ` +
+      '(raise spawn\'s timeoutMs for a slow start)');
+  }
+  if (reportsStart) {
+    return new BrcError('ETIMEDOUT', `${what}: the worker started but did not join the heap within ${timeoutMs} ms: does it call joinHeap() from 'biasrc/worker'?`);
+  }
+  return new BrcError('ETIMEDOUT', `${what}: the worker did not join the heap within ${timeoutMs} ms: does its script load (the console ` +
+    "shows a 404 or a syntax error), and does it call joinHeap() from 'biasrc/worker'?");
 }

@@ -1,3 +1,4 @@
+/// <reference lib="esnext.disposable" preserve="true" />
 /** Ref: one reference held in a JS variable, released by `using`, `release()` or never twice. */
 
 /** An object's handle: its address in the shared memory. A plain number, so it travels in postMessage. */

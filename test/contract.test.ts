@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BrcError, LAYOUT, compileCore, createSharedMemory, instantiateCore, type BrcExports } from '../dist/index.js';
+import { BrcError, LAYOUT, compileCore, createSharedMemory, instantiateCore, type BrcExports, type WasmExports } from '../dist/index.js';
 import { ABI_CONSTANTS, EXPORT_ARITY } from '../dist/generated/abi.js';
 import { checkModule } from '../dist/layout.js';
 
@@ -13,7 +13,7 @@ const builds = [
   { debug: false, shared: true }, { debug: true, shared: true }, { debug: false, shared: false }, { debug: true, shared: false },
 ];
 
-async function exportsOf(debug: boolean, shared: boolean): Promise<WebAssembly.Exports> {
+async function exportsOf(debug: boolean, shared: boolean): Promise<WasmExports> {
   const module = await compileCore({ debug, shared });
   const memory = shared ? createSharedMemory({ initialMiB: 1, maximumMiB: 16 }) : new WebAssembly.Memory({ initial: 16, maximum: 256 });
   return (await instantiateCore(module, memory)).raw;
@@ -36,8 +36,8 @@ describe('the contract between src/ and the core', () => {
 
   it('a module from another build is refused: a changed constant, a missing export, a changed arity', async () => {
     const raw = await exportsOf(false, true);
-    const variant = (patch: Record<string, unknown>) => ({ ...raw, ...patch }) as WebAssembly.Exports;
-    const mismatch = (exports: WebAssembly.Exports, detail: RegExp) => {
+    const variant = (patch: Record<string, unknown>) => ({ ...raw, ...patch }) as WasmExports;
+    const mismatch = (exports: WasmExports, detail: RegExp) => {
       let caught: unknown;
       try { checkModule(exports, 'test'); } catch (e) { caught = e; }
       expect(caught).toBeInstanceOf(BrcError);
@@ -46,7 +46,7 @@ describe('the contract between src/ and the core', () => {
     };
     mismatch(variant({ HEADER_SIZE: new WebAssembly.Global({ value: 'i32' }, 24) }), /HEADER_SIZE is 24, expected 16/);
     const { brc_incref: _, ...withoutIncref } = raw as Record<string, unknown>;
-    mismatch(withoutIncref as WebAssembly.Exports, /no function brc_incref/);
+    mismatch(withoutIncref as WasmExports, /no function brc_incref/);
     mismatch(variant({ brc_decref: (a: number, b: number) => a + b }), /brc_decref takes 2 parameters, expected 1/);
     expect(() => checkModule(raw, 'test')).not.toThrow();
   });

@@ -1,5 +1,5 @@
 // Runs in the page: the built package as ESM, two module workers sharing and releasing objects.
-import { Heap } from '/dist/index.js';
+import { Heap } from '/dist/index.browser.js';
 
 const workerUrl = new URL('./worker.js', import.meta.url);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -1,5 +1,5 @@
 // A module Web Worker that joins the heap and answers the page.
-import { joinHeap } from '/dist/worker.js';
+import { joinHeap } from '/dist/worker.browser.js';
 
 const heap = await joinHeap();
 self.onmessage = (event) => {
