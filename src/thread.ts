@@ -218,5 +218,5 @@ export function joinHint(worker: WorkerSource): string {
     return 'a data: URL usually means a bundler inlined the script as a file without bundling it: pass ' +
       "() => new Worker(new URL('./worker.js', import.meta.url), { type: 'module' }) so that the bundler bundles it";
   }
-  return "does the script load (the browser's console shows a 404 or a syntax error), and does it call joinHeap() from 'biasrc/worker'?";
+  return "does the script load (a wrong URL, a missing file and a syntax error all stop it), and does it call joinHeap() from 'biasrc/worker'?";
 }
