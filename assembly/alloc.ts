@@ -421,30 +421,37 @@ export function blockSize(block: usize): usize {
 // page changes hands, kind or size class while it walks; blocks may be allocated and freed meanwhile.
 
 /**
- * The carved block after `block` (0: the first one) on the in-use pages of heap `kind`, skipping small pages not
- * owned by `owner` unless it is 0; large runs are always included. 0 at the end.
+ * The index of the first in-use page of heap `kind` at or after page index `from`: a small page (skipped unless
+ * `owner` is 0 or owns it) or the head of a large run (always included); -1 when there is none. Walk its blocks
+ * from page + PAGE_HEADER_SIZE to blocksEnd(page), by P_BLOCK_SIZE; the next page to look at is the index +
+ * P_PAGES. The loops stay in the caller, so a walk costs no call per block:
+ *
+ *   for (let i = nextPageOf(kind, owner, 0); i >= 0; i = nextPageOf(kind, owner, <u32>i + pagesOf(i))) {
+ *     let page = pageAddress(<u32>i), size = <usize>load<u32>(page + P_BLOCK_SIZE);
+ *     for (let b = page + PAGE_HEADER_SIZE, end = blocksEnd(page); b < end; b += size) { ... }
+ *   }
  */
-export function nextBlock(kind: u32, owner: u32, block: usize): usize {
-  let i: u32 = 0;
-  if (block != 0) {
-    let page = pageOf(block);
-    if (mapGet(pageIndex(page)) == MAP_SMALL) {
-      let size = <usize>load<u32>(page + P_BLOCK_SIZE);
-      let next = block + size;
-      if (next < page + PAGE_HEADER_SIZE + <usize>load<u32>(page + P_BUMP) * size) return next;
-    }
-    i = pageIndex(page) + load<u32>(page + P_PAGES);
-  }
+export function nextPageOf(kind: u32, owner: u32, from: u32): i32 {
   let high = pageHigh();
-  for (; i < high; i++) {
+  for (let i = from; i < high; i++) {
     let map = mapGet(i);
     if (map != MAP_SMALL && map != MAP_LARGE) continue; // free, or a TAIL page (payload, not a header)
     let page = pageAddress(i);
     if (load<u32>(page + P_KIND) != kind) continue;
-    if (map == MAP_SMALL && (owner != 0 && load<u32>(page + P_OWNER) != owner || load<u32>(page + P_BUMP) == 0)) continue;
-    return page + PAGE_HEADER_SIZE;
+    if (map == MAP_SMALL && owner != 0 && load<u32>(page + P_OWNER) != owner) continue;
+    return <i32>i;
   }
-  return 0;
+  return -1;
+}
+
+/** Pages that page index `i` (a small page or a run's head) spans. */
+@inline export function pagesOf(i: i32): u32 {
+  return load<u32>(pageAddress(<u32>i) + P_PAGES);
+}
+
+/** Past the last carved block of a page (a small page's bump index; a large run's one block). */
+@inline export function blocksEnd(page: usize): usize {
+  return page + PAGE_HEADER_SIZE + <usize>load<u32>(page + P_BUMP) * <usize>load<u32>(page + P_BLOCK_SIZE);
 }
 
 /** Blocks of a small page that are handed out: used minus the remote frees not yet collected. A snapshot. */

@@ -31,13 +31,15 @@ import {
   ATTENTION_EPOCH_SHIFT, ATTENTION_PAUSE, ATTENTION_STOP, G_WORLD_EPOCH, H_LINK, H_LOCAL, H_SHARED, H_TID, HEAP_OBJECT, HEAP_RAW, LINK_BITS, LINK_LIVE, LOCAL_IMMORTAL,
   R_ATTENTION, R_BORROWED, R_PAUSED, R_QUEUE, R_STATE, R_STOPPED, SHARED_MERGED, SHARED_QUEUED, SHARED_SATURATED,
   SHARED_SHIFT, SHARED_WEAK, STATE_FREE, STATE_GEN_SHIFT, STATE_HELPED, STATE_MASK, STATE_PARKED,
-  STATE_RECLAIMING, WORLD_HELD, GC_MAX, GC_ALIVE, GC_STACK_ENTRIES, SLOT_BUSY,
+  STATE_RECLAIMING, WORLD_HELD, GC_MAX, GC_ALIVE, GC_STACK_ENTRIES, SLOT_BUSY, PAGE_HEADER_SIZE, P_BLOCK_SIZE,
 } from "./layout";
-import { EBUSY, ENOMEM, OK, setError } from "./errors";
+import { E_DEAD_REFERENCE, EBUSY, ENOMEM, OK, fail, setError } from "./errors";
 import { maxThreads, myTid, recordOf } from "./instance";
-import { allocBlock, freeBlock, nextBlock } from "./alloc";
+import { allocBlock, blocksEnd, freeBlock, nextPageOf, pagesOf } from "./alloc";
+import { pageAddress } from "./pages";
+import { DEBUG } from "./config";
 import { decrefAny } from "./refcount";
-import { drainAndFree, drainFrees, releaseRights, wakeOrHelp } from "./queue";
+import { drainAndFree, drainFrees, releaseRights, scheduleFree, wakeOrHelp } from "./queue";
 import { slotAddress, slotCount } from "./object";
 import { clearWeakCell } from "./weaktable";
 
@@ -151,12 +153,13 @@ export function collectCycles(): i64 {
   countReferences();
   subtractInternalReferences();
   if (!markFromRoots()) {
-    forEachLive(RESTORE);
-    freeStack();
+    walk(RESTORE);
     return -<i64>setError(ENOMEM, 0);
   }
-  let garbage = chainGarbage();
-  let freed = freeGarbage(garbage);
+  garbage = 0;
+  walk(CHAIN);
+  let freed = garbage != 0 ? freeGarbage(garbage) : 0;
+  garbage = 0;
   let g = GLOBAL_BASE;
   store<u32>(g + G_GC_COLLECTIONS, load<u32>(g + G_GC_COLLECTIONS) + 1);
   store<u64>(g + G_GC_SCANNED, load<u64>(g + G_GC_SCANNED) + scanned);
@@ -182,39 +185,63 @@ export function drainEveryQueue(): void {
   }
 }
 
-// The walks: every carved block of an object page, live ones only.
-const COUNT: i32 = 0;
-const SUBTRACT: i32 = 1;
-const RESTORE: i32 = 2;
+// The walks: every carved block of every object page, live ones only, in one loop that a phase parameterises
+// (a tight inner loop per page: no call per block).
+const COUNT: i32 = 0; // gc = the true count
+const SUBTRACT: i32 = 1; // each live object's slots: the child's gc - 1
+const MARK: i32 = 2; // each root (gc > 0): it and all it reaches become GC_ALIVE
+const CHAIN: i32 = 3; // ALIVE: scratch cleared; the rest chained into `garbage`
+const RESTORE: i32 = 4; // scratch cleared (after an ENOMEM, to undo)
 
-function forEachLive(what: i32): void {
-  for (let obj = nextBlock(HEAP_OBJECT, 0, 0); obj != 0; obj = nextBlock(HEAP_OBJECT, 0, obj)) {
-    let link = load<u32>(obj + H_LINK);
-    if ((link & LINK_LIVE) == 0) continue;
-    if (what == COUNT) {
-      scanned++;
-      setGc(obj, link, trueCount(obj));
-    } else if (what == SUBTRACT) {
-      let slots = slotCount(obj);
-      for (let i: u32 = 0; i < slots; i++) {
-        let child = <usize>(load<u32>(slotAddress(obj, i)) & ~SLOT_BUSY);
-        if (child == 0) continue;
-        let cl = load<u32>(child + H_LINK);
-        let gc = cl >> 4;
-        if (gc < GC_MAX) store<u32>(child + H_LINK, cl - (1 << 4)); // a clamped count stays a root
+let garbage: usize = 0; // the first garbage object, chained through bits 4..31 of the link word
+
+/** Runs `phase` over every live object; false if marking ran out of memory. */
+function walk(phase: i32): bool {
+  for (let i = nextPageOf(HEAP_OBJECT, 0, 0); i >= 0; i = nextPageOf(HEAP_OBJECT, 0, <u32>i + pagesOf(i))) {
+    let page = pageAddress(<u32>i);
+    let size = <usize>load<u32>(page + P_BLOCK_SIZE);
+    for (let obj = page + PAGE_HEADER_SIZE, end = blocksEnd(page); obj < end; obj += size) {
+      let link = load<u32>(obj + H_LINK);
+      if ((link & LINK_LIVE) == 0) continue;
+      if (phase == COUNT) {
+        scanned++;
+        setGc(obj, link, trueCount(obj));
+      } else if (phase == SUBTRACT) {
+        subtractSlots(obj);
+      } else if (phase == MARK) {
+        let gc = link >> 4;
+        if (gc != 0 && gc != GC_ALIVE && !markFrom(obj, link)) return false;
+      } else if (phase == CHAIN) {
+        if ((link >> 4) == GC_ALIVE) store<u32>(obj + H_LINK, link & LINK_BITS);
+        else chain(obj, link);
+      } else {
+        store<u32>(obj + H_LINK, link & LINK_BITS);
       }
-    } else {
-      store<u32>(obj + H_LINK, link & LINK_BITS);
     }
   }
+  return true;
 }
 
 @inline function countReferences(): void {
-  forEachLive(COUNT);
+  walk(COUNT);
 }
 
 @inline function subtractInternalReferences(): void {
-  forEachLive(SUBTRACT);
+  walk(SUBTRACT);
+}
+
+function subtractSlots(obj: usize): void {
+  let slots = slotCount(obj);
+  for (let i: u32 = 0; i < slots; i++) {
+    let child = <usize>(load<u32>(slotAddress(obj, i)) & ~SLOT_BUSY);
+    if (child == 0) continue;
+    let cl = load<u32>(child + H_LINK);
+    let gc = cl >> 4;
+    if (DEBUG) {
+      if (gc == 0) fail(E_DEAD_REFERENCE, child); // more slots name it than its count says
+    }
+    if (gc < GC_MAX) store<u32>(child + H_LINK, cl - (1 << 4)); // a clamped count stays a root
+  }
 }
 
 /** local + shared count - queued, clamped to GC_MAX (immortal objects too): what gc starts from. */
@@ -233,29 +260,29 @@ function trueCount(obj: usize): u32 {
 
 /** Marks GC_ALIVE every root and everything reachable from one. False on ENOMEM (the stack could not grow). */
 function markFromRoots(): bool {
-  for (let obj = nextBlock(HEAP_OBJECT, 0, 0); obj != 0; obj = nextBlock(HEAP_OBJECT, 0, obj)) {
-    let link = load<u32>(obj + H_LINK);
-    if ((link & LINK_LIVE) == 0) continue;
-    let gc = link >> 4;
-    if (gc == 0 || gc == GC_ALIVE) continue;
-    setGc(obj, link, GC_ALIVE);
-    if (!push(obj)) return false;
-    while (stackChunk != 0) {
-      let parent = pop();
-      if (parent == 0) break;
-      let slots = slotCount(parent);
-      for (let i: u32 = 0; i < slots; i++) {
-        let child = <usize>(load<u32>(slotAddress(parent, i)) & ~SLOT_BUSY);
-        if (child == 0) continue;
-        let cl = load<u32>(child + H_LINK);
-        if ((cl >> 4) == GC_ALIVE) continue;
-        setGc(child, cl, GC_ALIVE);
-        if (!push(child)) return false;
-      }
+  let done = walk(MARK);
+  freeStack();
+  return done;
+}
+
+/** Marks the root `obj` and everything it reaches (depth first, on the stack). False on ENOMEM. */
+function markFrom(obj: usize, link: u32): bool {
+  setGc(obj, link, GC_ALIVE);
+  if (!push(obj)) return false;
+  while (true) {
+    let parent = pop();
+    if (parent == 0) return true;
+    let slots = slotCount(parent);
+    for (let i: u32 = 0; i < slots; i++) {
+      let child = <usize>(load<u32>(slotAddress(parent, i)) & ~SLOT_BUSY);
+      if (child == 0) continue;
+      let cl = load<u32>(child + H_LINK);
+      if ((cl >> 4) == GC_ALIVE) continue;
+      setGc(child, cl, GC_ALIVE);
+      if (!push(child)) return false;
     }
   }
-  freeStack();
-  return true;
+  return true; // not reached
 }
 
 function push(obj: usize): bool {
@@ -295,54 +322,52 @@ function freeStack(): void {
 }
 
 /**
- * Clears the scratch of every live object; garbage (not ALIVE) is chained through bits 4..31 instead, and each
- * garbage object is made collectable: its weak cell cleared, and its counts merged into the shared count plus one
- * reference held by the collector (so that none is freed while the slots of the others are cleared).
- * Returns the first garbage object.
+ * Chains a garbage object (not ALIVE) into `garbage`, through bits 4..31 of its link word (the last one holds
+ * GARBAGE_END, so that every garbage object has non-zero bits there and every other live object zero), and clears
+ * its weak cell: an upgrade from now on finds nothing.
  */
-function chainGarbage(): usize {
-  let first: usize = 0;
-  for (let obj = nextBlock(HEAP_OBJECT, 0, 0); obj != 0; obj = nextBlock(HEAP_OBJECT, 0, obj)) {
-    let link = load<u32>(obj + H_LINK);
-    if ((link & LINK_LIVE) == 0) continue;
-    if ((link >> 4) == GC_ALIVE) {
-      store<u32>(obj + H_LINK, link & LINK_BITS);
-      continue;
-    }
-    let s = load<i32>(obj + H_SHARED);
-    if (s & SHARED_WEAK) clearWeakCell(obj); // an upgrade from now on finds nothing
-    let total = <i64>load<u32>(obj + H_LOCAL) + <i64>(s >> SHARED_SHIFT) - <i64>(s & SHARED_QUEUED);
-    // the owner (if any) is held: we act as the holder of its rights, as CPython's merge_refcount does
-    store<u32>(obj + H_LOCAL, 0);
-    store<u16>(obj + H_TID, 0);
-    store<i32>(obj + H_SHARED, (<i32>(total + 1) << SHARED_SHIFT) | SHARED_MERGED);
-    store<u32>(obj + H_LINK, (link & LINK_BITS) | <u32>first);
-    first = obj;
+function chain(obj: usize, link: u32): void {
+  let s = load<i32>(obj + H_SHARED);
+  if (s & SHARED_WEAK) {
+    clearWeakCell(obj);
+    store<i32>(obj + H_SHARED, s & ~SHARED_WEAK); // the free path must not look for the cell again
   }
-  return first;
+  store<u32>(obj + H_LINK, (link & LINK_BITS) | <u32>(garbage != 0 ? garbage : GARBAGE_END));
+  garbage = obj;
 }
 
-/** Clears every garbage object's slots, then drops the collector's reference to each: the free path frees them. */
+// Ends the garbage chain: not an object's address (nothing of the heap lies below GLOBAL_BASE), and 16-aligned.
+const GARBAGE_END: usize = 16;
+
+@inline function isGarbage(obj: usize): bool {
+  return (load<u32>(obj + H_LINK) & ~LINK_BITS) != 0;
+}
+
+/**
+ * Frees the garbage. Nothing outside the garbage references it and every other thread is held, so no count needs
+ * changing: each garbage object's slots are cleared (a child that lives loses the reference the garbage held: an
+ * ordinary decrement), then each is freed by the ordinary free path (weak cell, generation, lock, block), without
+ * recursion. Returns how many.
+ */
 function freeGarbage(first: usize): u32 {
-  let n: u32 = 0;
-  for (let obj = first; obj != 0; obj = <usize>(load<u32>(obj + H_LINK) & ~LINK_BITS)) {
+  for (let obj = first; obj != GARBAGE_END; obj = <usize>(load<u32>(obj + H_LINK) & ~LINK_BITS)) {
     let slots = slotCount(obj);
     for (let i: u32 = 0; i < slots; i++) {
       let slot = slotAddress(obj, i);
       let child = <usize>(load<u32>(slot) & ~SLOT_BUSY);
       store<u32>(slot, 0);
-      if (child != 0) decrefAny(child); // garbage: one less; alive: loses a reference it had from garbage
+      if (child != 0 && !isGarbage(child)) decrefAny(child);
     }
-    n++;
   }
-  drainFrees();
+  drainFrees(); // (a live child never reaches zero here: a root reaches it)
+  let n: u32 = 0;
   let obj = first;
-  while (obj != 0) {
+  while (obj != GARBAGE_END) {
     let link = load<u32>(obj + H_LINK);
-    let next = <usize>(link & ~LINK_BITS);
     store<u32>(obj + H_LINK, link & LINK_BITS);
-    decrefAny(obj); // the collector's reference: count zero, merged, freed
-    obj = next;
+    scheduleFree(obj); // links through H_LOCAL, which nothing reads any more
+    obj = <usize>(link & ~LINK_BITS);
+    n++;
   }
   drainFrees();
   return n;

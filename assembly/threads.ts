@@ -22,7 +22,7 @@
 // Layer 9: drives everything below it.
 
 import {
-  ATTENTION_PAUSE, ATTENTION_STOP, GLOBAL_BASE, G_ATTACHED, G_ORPHANS, G_WORLD, H_LINK, H_TID, HEAP_OBJECT,
+  ATTENTION_STOP, GLOBAL_BASE, G_ATTACHED, G_ORPHANS, H_LINK, H_TID, HEAP_OBJECT, PAGE_HEADER_SIZE, P_BLOCK_SIZE,
   LINK_LIVE, LINK_ORPHAN, R_ATTENTION, R_IN_OP, R_LOCKS_HELD, R_STATE, R_STOPPED, STATE_ACTIVE, STATE_FREE,
   STATE_GEN_SHIFT, STATE_HELPED, STATE_MASK, STATE_PARKED, STATE_RECLAIMING,
 } from "./layout";
@@ -31,7 +31,8 @@ import {
   becomeTid, canBlockHere, dropTid, layoutLoaded, loadLayout, maxThreads, myTid, recordOf,
 } from "./instance";
 import { lockHeap, unlockHeap } from "./mutex";
-import { abandonPagesOf, nextBlock } from "./alloc";
+import { abandonPagesOf, blocksEnd, nextPageOf, pagesOf } from "./alloc";
+import { pageAddress } from "./pages";
 import { abandonObject } from "./refcount";
 import { drainAndFree, drainFrees, releaseRights } from "./queue";
 import { releaseLocksOf } from "./lock";
@@ -119,16 +120,20 @@ function takeRights(rec: usize, generation: u32): i32 {
 /** Merges every live object that `tid` owns. Frees are scheduled, run by the caller. */
 function abandonObjectsOf(tid: u32, orphan: bool): void {
   lockHeap(); // pages cannot change hands or be re-carved while we walk them
-  for (let obj = nextBlock(HEAP_OBJECT, tid, 0); obj != 0; obj = nextBlock(HEAP_OBJECT, tid, obj)) {
-    // LIVE is stored last when an object is made, and cleared before its block is freed
-    if ((atomic.load<u32>(obj + H_LINK) & LINK_LIVE) == 0) continue;
-    if (<u32>atomic.load<u16>(obj + H_TID) != tid) continue; // written before LIVE by allocObject, so stable here
-    if (orphan) {
-      // counted as an orphan while it lives: its owner died, so its own references can never be released
-      atomic.or<u32>(obj + H_LINK, LINK_ORPHAN); // an RMW: lock and queue bits of the same word change concurrently
-      atomic.add<u32>(GLOBAL_BASE + G_ORPHANS, 1); // a statistic: no ordering
+  for (let i = nextPageOf(HEAP_OBJECT, tid, 0); i >= 0; i = nextPageOf(HEAP_OBJECT, tid, <u32>i + pagesOf(i))) {
+    let page = pageAddress(<u32>i);
+    let size = <usize>load<u32>(page + P_BLOCK_SIZE);
+    for (let obj = page + PAGE_HEADER_SIZE, end = blocksEnd(page); obj < end; obj += size) {
+      // LIVE is stored last when an object is made, and cleared before its block is freed
+      if ((atomic.load<u32>(obj + H_LINK) & LINK_LIVE) == 0) continue;
+      if (<u32>atomic.load<u16>(obj + H_TID) != tid) continue; // written before LIVE by allocObject, so stable here
+      if (orphan) {
+        // counted as an orphan while it lives: its owner died, so its own references can never be released
+        atomic.or<u32>(obj + H_LINK, LINK_ORPHAN); // an RMW: lock and queue bits of the same word change concurrently
+        atomic.add<u32>(GLOBAL_BASE + G_ORPHANS, 1); // a statistic: no ordering
+      }
+      abandonObject(obj);
     }
-    abandonObject(obj);
   }
   unlockHeap();
 }
