@@ -27,6 +27,12 @@ export class Checker {
 
   /** The address of the live object `handle` names; throws EINVAL, EFREED or ECLOSED. */
   handle(handle: unknown, what: string): number {
+    const address = this.#views.liveAddress(handle);
+    return address !== 0 && !this.#isClosed() ? address : this.#handleSlow(handle, what);
+  }
+
+  /** `handle` beyond the inlined case: large objects, stale views, and every refusal with its reason. */
+  #handleSlow(handle: unknown, what: string): number {
     const rc = this.#views.check(handle as number);
     if (rc === 0 && !this.#isClosed()) return (handle as number) >>> 0;
     this.open(what);

@@ -177,15 +177,29 @@ export class Heap {
   }
 
   /** Adds a reference. */
+  //
+  // incref and decref are written for V8's inliner: the checked common case (views.liveAddress: a small live object)
+  // and the owner's case stay inline in the caller's loop; everything else (0 from liveAddress: refusals, large
+  // objects, stale views) is out of line. A closed heap replaces both methods (#detach), so they need no closed test.
+  // `checked === true`, not `checked`: V8 compiles a truthiness test of a field to a chain of type checks.
   incref(handle: Handle): void {
-    const address = this.checked ? this.#check.handle(handle, 'incref') : handle >>> 0;
-    if (!ownerIncref(this.views.i32, this.attention, this.fastTid, address)) this.#slow('incref', handle, address, false);
+    const address = this.checked === true ? this.views.liveAddress(handle) : handle >>> 0;
+    if (address === 0 || !ownerIncref(this.views.i32, this.attention, this.fastTid, address)) this.#increfSlow(handle, address);
   }
 
   /** Releases a reference; the object is freed (and its slots released) with the last one anywhere. */
   decref(handle: Handle): void {
-    const address = this.checked ? this.#check.handle(handle, 'decref') : handle >>> 0;
-    if (ownerDecref(this.views.i32, this.attention, this.fastTid, address)) return;
+    const address = this.checked === true ? this.views.liveAddress(handle) : handle >>> 0;
+    if (address === 0 || !ownerDecref(this.views.i32, this.attention, this.fastTid, address)) this.#decrefSlow(handle, address);
+  }
+
+  #increfSlow(handle: Handle, address: number): void {
+    if (address === 0) address = this.#check.handle(handle, 'incref'); // the full check: throws, or a large object
+    this.#slow('incref', handle, address, false);
+  }
+
+  #decrefSlow(handle: Handle, address: number): void {
+    if (address === 0) address = this.#check.handle(handle, 'decref');
     if (this.checked && (this.views.u32[(address + LAYOUT.H_LINK) >>> 2] & LAYOUT.LINK_LOCKED) !== 0) {
       // locked (by someone): the core refuses, changing nothing, if we hold it and this would free the object
       const rc = this.#check.trap('decref', handle, () => this.raw.brc_decref_checked(address));
@@ -424,9 +438,9 @@ export class Heap {
     this.#closed = true;
     if (this.#queueIndex >= 0) Atomics.notify(new Int32Array(this.memory.buffer), this.#queueIndex);
     this.raw.brc_thread_detach();
-    if (!this.checked) {
-      const closed = () => { throw closedError('a call'); };
-      this.incref = this.decref = this.getRef = this.loadRef = this.setRef = closed;
+    // incref and decref skip the closed test on their fast paths (and unchecked calls skip every test)
+    for (const name of ['incref', 'decref', 'getRef', 'loadRef', 'setRef'] as const) {
+      this[name] = () => { throw closedError(name); };
     }
   }
 

@@ -14,10 +14,31 @@
  */
 
 import { LAYOUT } from './layout.js';
+import { Abi } from './generated/abi.js';
 
 const L = LAYOUT;
 const TAG = 4294967296; // 2^32
 const MAX_TAG = L.GEN_MASK + 1;
+/**
+ * liveAddress's constants: literals in the emitted JavaScript (a const enum), so that the function stays short enough
+ * in bytecode for V8 to inline it twice into a caller's incref/decref loop.
+ */
+const enum Live {
+  PAGE_SHIFT = Abi.PAGE_SHIFT,
+  PAGE_MASK = Abi.PAGE_MASK,
+  PAGE_WORD_MASK = ~Abi.PAGE_MASK >>> 2, // a page header's i32 index from an object's
+  P_KIND_WORD = Abi.P_KIND >>> 2,
+  P_BLOCK_SIZE_WORD = Abi.P_BLOCK_SIZE >>> 2,
+  P_BUMP_WORD = Abi.P_BUMP >>> 2,
+  H_LINK_WORD = Abi.H_LINK >>> 2,
+  GEN_WORD = Abi.H_SLOTS >>> 2, // the generation: top bits of the u16 at H_SLOTS, read as part of its i32 word
+  GEN_WORD_SHIFT = (Abi.H_SLOTS & 3) * 8 + Abi.GEN_SHIFT, // (little-endian)
+  FIRST_BLOCK = Abi.PAGE_HEADER_SIZE,
+  MAP_SMALL = Abi.MAP_SMALL,
+  HEAP_OBJECT = Abi.HEAP_OBJECT,
+  LINK_LIVE = Abi.LINK_LIVE,
+  INVERSE_TAG = 1 / 4294967296, // 2^-32: exact
+}
 
 /** The tag of a handle: 0 (none), or generation + 1. Anything above is no handle. */
 export function tagOf(handle: number): number {
@@ -32,6 +53,9 @@ export class HeapViews {
   i32!: Int32Array;
   /** Where the page map and the pages are (written once by brc_init). */
   readonly pageMap: number;
+  /** The page map alone (one byte per page that fits below the memory's maximum): its length is the page bound. */
+  pages!: Uint8Array;
+  readonly #pageLimit: number;
   readonly pagesBase: number;
   readonly #pageHighIndex: number;
   #buffer!: ArrayBufferLike;
@@ -42,6 +66,8 @@ export class HeapViews {
     this.pageMap = this.u32[(L.GLOBAL_BASE + L.G_PAGE_MAP) >>> 2];
     this.pagesBase = this.u32[(L.GLOBAL_BASE + L.G_PAGES_BASE) >>> 2];
     this.#pageHighIndex = (L.GLOBAL_BASE + L.G_PAGE_HIGH) >>> 2;
+    this.#pageLimit = this.u32[(L.GLOBAL_BASE + L.G_PAGE_LIMIT) >>> 2];
+    this.pages = new Uint8Array(this.u8.buffer, this.pageMap, this.#pageLimit);
   }
 
   /** Makes the views cover the whole memory again, if it grew. */
@@ -53,6 +79,7 @@ export class HeapViews {
     this.u16 = new Uint16Array(buffer);
     this.u32 = new Uint32Array(buffer);
     this.i32 = new Int32Array(buffer);
+    if (this.pageMap !== undefined) this.pages = new Uint8Array(buffer, this.pageMap, this.#pageLimit); // (not in the constructor's first call)
   }
 
   /** The handle of the object at `address`: tagged with its block's current generation. 0 stays 0. */
@@ -82,12 +109,38 @@ export class HeapViews {
   }
 
   /**
+   * The address of the live object `handle` names, or 0: `check` cut to the common case (a small object), short
+   * enough for V8 to inline into every checked call. It never accepts what `check` refuses; 0 (never an object's
+   * address, and no negative number, so the result stays an unsigned 32-bit integer for the JIT) sends the caller
+   * to `check`, which also accepts large objects and refreshes
+   * stale views (reads past a stale view's end give undefined, and every comparison with undefined fails).
+   * Non-integers fall out on the way: a fraction leaves a fractional tag, NaN and negatives a tag that is no
+   * generation, and an address that is no block start fails the offset test.
+   */
+  liveAddress(handle: unknown): number {
+    if (typeof handle !== 'number') return 0;
+    const address = handle >>> 0;
+    const index = (address - this.pagesBase) >>> Live.PAGE_SHIFT; // below pagesBase: wraps far above the high mark
+    const i32 = this.i32; // not u32: every value read here fits an int32, which keeps V8 on integer arithmetic
+    if (this.pages[index] !== Live.MAP_SMALL) return 0; // past the map: undefined; never handed out: MAP_FREE
+    const page = (address >>> 2) & Live.PAGE_WORD_MASK;
+    const offset = (address & Live.PAGE_MASK) - Live.FIRST_BLOCK; // an int32, so % is an integer division, not fmod
+    const size = i32[page + Live.P_BLOCK_SIZE_WORD];
+    if (i32[page + Live.P_KIND_WORD] !== Live.HEAP_OBJECT || offset < 0 || offset % size !== 0 || offset >= i32[page + Live.P_BUMP_WORD] * size) return 0;
+    const word = address >>> 2;
+    if ((i32[word + Live.H_LINK_WORD] & Live.LINK_LIVE) === 0) return 0;
+    const tag = (handle - address) * Live.INVERSE_TAG; // 0 for an untagged handle, else generation + 1
+    return tag === 0 || tag === (i32[word + Live.GEN_WORD] >>> Live.GEN_WORD_SHIFT) + 1 ? address : 0;
+  }
+
+  /**
    * 0 if `handle` names a live object (its address is then `handle >>> 0`), else the core's code: EINVAL (no
    * handle at all) or EFREED (its object was freed; its block may hold another object by now). The same checks as
    * the core's validateObject (assembly/object.ts), plus the generation. Racy by nature against a concurrent free.
    */
   check(handle: number): number {
-    if (!(handle > 0) || handle !== Math.floor(handle)) return L.EINVAL; // also NaN, strings' NaN, fractions
+    // not a number at all (a BigInt or a Symbol would throw below), NaN, fractions
+    if (typeof handle !== 'number' || !(handle > 0) || handle !== Math.floor(handle)) return L.EINVAL;
     const tag = tagOf(handle);
     if (tag > MAX_TAG) return L.EINVAL;
     const address = handle >>> 0;
