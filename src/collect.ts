@@ -23,14 +23,19 @@ export interface CycleOptions {
 const DEFAULT_TIMEOUT_MS = 5000;
 const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
+let sleeper: Int32Array | undefined;
+
+/** Sleeps a millisecond where this thread may block; elsewhere (a browser's main thread) returns at once. */
+function pauseBriefly(): void {
+  if (!canBlock() || typeof SharedArrayBuffer === 'undefined') return; // (a page without cross-origin isolation has none)
+  sleeper ??= new Int32Array(new SharedArrayBuffer(4));
+  Atomics.wait(sleeper, 0, 0, 1);
+}
+
 /** Holds the world, runs `body`, lets it go. */
 function withWorld<T>(raw: BrcExports, options: CycleOptions, what: string, body: () => T): T {
   const timeout = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const started = now();
-  const sleeper = new Int32Array(new SharedArrayBuffer(4));
-  const pauseBriefly = () => {
-    if (canBlock()) Atomics.wait(sleeper, 0, 0, 1);
-  };
   const late = (detail: string) => new BrcError('ETIMEDOUT', `${what}: ${detail} within ${timeout} ms; nothing was collected (raise cycles.timeoutMs, or let that thread reach its event loop or a biasrc call)`);
   for (;;) {
     const rc = raw.brc_world_request();

@@ -76,13 +76,13 @@ if (!chromiumPath) {
     it('with COOP/COEP: two module workers share objects and release them; terminated workers are detached', async () => {
       const r = await result(`http://127.0.0.1:${port(isolated)}/test/browser/index.html`);
       expect(r.error).toBeUndefined();
-      expect(r).toMatchObject({ crossOriginIsolated: true, shared: true, tids: [2, 3], owners: [2], values: [0, 1, 2], threadsBefore: 3, threadsAfter: 1, pageErrors: [] });
+      expect(r).toMatchObject({ crossOriginIsolated: true, shared: true, tids: [2, 3], owners: [2], values: [0, 1, 2], threadsBefore: 3, threadsAfter: 1, cycleFreed: 2, exactLive: 0, pageErrors: [] });
     });
 
     it('without the headers: single-thread fallback, and spawn says which headers are missing', async () => {
       const r = await result(`http://127.0.0.1:${port(plain)}/test/browser/index.html`);
       expect(r.error).toBeUndefined();
-      expect(r).toMatchObject({ crossOriginIsolated: false, shared: false, liveObjects: 0 });
+      expect(r).toMatchObject({ crossOriginIsolated: false, shared: false, liveObjects: 0, cycleFreed: 2, exactLive: 0, sharedArrayBuffer: 'undefined' });
       expect(r.spawnError.code).toBe('ENOTSHARED');
       expect(r.spawnError.message).toMatch(/Cross-Origin-Opener-Policy: same-origin.*Cross-Origin-Embedder-Policy: require-corp/);
     });

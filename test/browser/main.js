@@ -31,13 +31,23 @@ async function threaded(heap) {
   await reply(w1, { op: 'release', handles: mine });
   await until(() => heap.stats().liveObjects === 0, 'our idle merge');
   heap.verify();
+  // a cycle across two owners (w1's object and ours), collected from a main thread that may not block: the
+  // workers, idle in their event loops, acknowledge the pause there
+  const [theirs] = (await reply(w1, { op: 'make', count: 1 })).handles;
+  const ours = heap.alloc(0, 1);
+  heap.setRef(ours, 0, theirs);
+  heap.setRef(theirs, 0, ours); // (the worker makes its objects with one slot)
+  heap.decref(ours);
+  heap.decref(theirs);
+  const cycleFreed = heap.collectCycles();
+  const exactLive = heap.stats({ exact: true }).liveObjects;
   const threadsBefore = heap.stats().threads;
   await w1.terminate();
   await w2.terminate();
   const threadsAfter = heap.stats().threads;
   heap.verify();
   await heap.close();
-  return { tids: [w1.tid, w2.tid], owners, values, threadsBefore, threadsAfter };
+  return { tids: [w1.tid, w2.tid], owners, values, threadsBefore, threadsAfter, cycleFreed, exactLive };
 }
 
 async function singleThread(heap) {
@@ -45,10 +55,18 @@ async function singleThread(heap) {
   heap.setRef(a, 0, b);
   heap.decref(b);
   heap.decref(a);
+  // a cycle, collected in the single-thread build (a page without SharedArrayBuffer at all)
+  const c = heap.alloc(0, 1), d = heap.alloc(0, 1);
+  heap.setRef(c, 0, d);
+  heap.setRef(d, 0, c);
+  heap.decref(c);
+  heap.decref(d);
+  const cycleFreed = heap.collectCycles();
+  const exactLive = heap.stats({ exact: true }).liveObjects;
   let spawnError = null;
   try { await heap.spawn(workerUrl); } catch (e) { spawnError = { code: e.code, message: e.message }; }
   heap.verify();
-  return { liveObjects: heap.stats().liveObjects, spawnError };
+  return { liveObjects: heap.stats().liveObjects, spawnError, cycleFreed, exactLive, sharedArrayBuffer: typeof SharedArrayBuffer };
 }
 
 async function run() {

@@ -7,7 +7,7 @@ self.onmessage = (event) => {
   if (msg.op === 'make') {
     const handles = [];
     for (let i = 0; i < msg.count; i++) {
-      const h = heap.alloc(8);
+      const h = heap.alloc(8, 1);
       heap.view(h).setUint32(0, i, true);
       handles.push(h);
     }
