@@ -175,8 +175,11 @@ export interface Shape<F extends ShapeFields = ShapeFields> {
   readonly bytes: number;
   readonly slots: number;
   readonly fields: readonly FieldInfo[];
-  /** A new object of this shape, fields zero/empty except those in `init`; you hold its one reference. */
-  create(init?: ShapeInit<F>): ShapeHandle<Shape<F>>;
+  /**
+   * A new object of this shape, fields zero/empty except those in `init`; you hold its one reference. `into`, an
+   * accessor of this shape, is pointed at it (no validation needed: it is new): fill it there without allocating.
+   */
+  create(init?: ShapeInit<F> | null, into?: ShapeObject<F>): ShapeHandle<Shape<F>>;
   /** An accessor pointing at `handle` (validated: a live object of this shape). `into` is reused if given. */
   at(handle: Handle, into?: ShapeObject<F>): ShapeObject<F>;
   /** Whether `handle` names a live object of this shape. */
@@ -272,6 +275,15 @@ interface Field {
   /** The type as FieldInfo and the id hash show it. */
   readonly typeName: string;
   readonly signature: string;
+  /** 'Shape.field', for messages. */
+  readonly what: string;
+  /** For kind 'shape': the target once known ('self' at once, a lazy one at first use). */
+  resolved: ShapeImpl | null;
+}
+
+/** 'Shape.field' or 'Shape.field[i]', for messages. */
+function whereOf(f: Field, slot: number): string {
+  return f.array ? `${f.what}[${slot - f.slot}]` : f.what;
 }
 
 /** Places the numeric fields: the id at 0, then largest first, each at the first free offset of its alignment. */
@@ -311,6 +323,8 @@ class ObjectBase {
   $m: TypedMemory;
   $s: ShapeImpl;
   $x: unknown[];
+  /** The buffer the views of a generated accessor ($f64, $u32, ...) are over. */
+  $buf: ArrayBufferLike;
 
   constructor(shape: ShapeImpl) {
     this.$h = 0;
@@ -319,6 +333,12 @@ class ObjectBase {
     this.$m = shape.context.mem;
     this.$s = shape;
     this.$x = shape.arrays.length === 0 ? NO_ARRAYS : shape.arrays.map((f) => shape.arrayFor(this, f));
+    this.$buf = this.$m.buffer;
+  }
+
+  /** Takes the memory's current views (after a refresh); a generated accessor also copies the ones it reads. */
+  $sync(): void {
+    this.$buf = this.$m.buffer;
   }
 
   get handle(): number {
@@ -341,7 +361,7 @@ class ObjectBase {
 
   load(field: string): Handle {
     const f = this.$s.refField(field, 'load');
-    return loadSlot(this, f, f.slot, `${this.$s.name}.load('${field}')`);
+    return loadSlot(this, f, f.slot);
   }
 
   store(field: string, handle: Handle | null): void {
@@ -371,32 +391,33 @@ class ObjectBase {
 const NO_ARRAYS: unknown[] = [];
 
 /** Checked mode, before a reference store: the accessor's own object is still the live object it was pointed at. */
-function checkAlive(o: ObjectBase, what: string): void {
+function checkAlive(o: ObjectBase, f: Field, slot: number): void {
   const m = o.$m, a = o.$a;
   const live = (m.u32[(a + LAYOUT.H_LINK) >>> 2] & LAYOUT.LINK_LIVE) !== 0;
   const tag = tagOf(o.$h);
   if (!live || (tag !== 0 && tag !== (m.u16[(a + LAYOUT.H_SLOTS) >>> 1] >>> LAYOUT.GEN_SHIFT) + 1)) {
-    throw new BrcError('EFREED', `${what}: the ${o.$s.name} this accessor points at (${handleName(o.$h)}) was freed (EFREED); nothing was stored`, { handle: o.$h });
+    throw new BrcError('EFREED', `${whereOf(f, slot)}: the ${o.$s.name} this accessor points at (${handleName(o.$h)}) was freed (EFREED); nothing was stored`, { handle: o.$h });
   }
 }
 
 /** A store of `value` into slot `slot` of the accessor's object, for field `f` (its element type). */
 function storeRef(o: ObjectBase, f: Field, slot: number, value: unknown): void {
   const s = o.$s, context = s.context;
-  const what = f.array ? `${s.name}.${f.name}[${slot - f.slot}]` : `${s.name}.${f.name}`;
-  if (s.checked) checkAlive(o, what);
+  if (s.checked) checkAlive(o, f, slot);
   let child: number;
   let made = 0;
   if (value === 0 || value === null) {
+    // storing null into an empty slot changes nothing: skip the call (a concurrent store would win the race anyway)
+    if ((o.$m.u32[(o.$a + LAYOUT.HEADER_SIZE + slot * LAYOUT.SLOT_SIZE) >>> 2] & ~LAYOUT.SLOT_BUSY) === 0) return;
     child = 0;
   } else if (typeof value === 'string') {
-    if (f.kind !== 'string') throw shapeError(what, `${describeValue(value)} where a reference goes (${s.expects(f)}); nothing was stored`);
-    made = makeString(context, value, what);
+    if (f.kind !== 'string') throw shapeError(whereOf(f, slot), `${describeValue(value)} where a reference goes (${s.expects(f)}); nothing was stored`);
+    made = makeString(context, value, f.what);
     child = made >>> 0;
   } else if (s.checked) {
-    if (typeof value !== 'number') throw shapeError(what, `${describeValue(value)} is not a handle (${s.expects(f)}); nothing was stored`);
-    child = context.address(value, what);
-    s.checkTarget(f, child, value, what);
+    if (typeof value !== 'number') throw shapeError(whereOf(f, slot), `${describeValue(value)} is not a handle (${s.expects(f)}); nothing was stored`);
+    child = context.address(value, f.what);
+    s.checkTarget(f, child, value, slot);
   } else {
     child = (value as number) >>> 0;
   }
@@ -404,18 +425,18 @@ function storeRef(o: ObjectBase, f: Field, slot: number, value: unknown): void {
     context.raw.brc_set_ref(o.$a, slot, child);
   } catch (error) {
     if (made !== 0) context.heap.decref(made);
-    throw context.trap(error, what, o.$h);
+    throw context.trap(error, whereOf(f, slot), o.$h);
   }
   if (made !== 0) context.heap.decref(made); // the slot holds the string's only reference now
 }
 
-function loadSlot(o: ObjectBase, f: Field, slot: number, what: string): Handle {
+function loadSlot(o: ObjectBase, f: Field, slot: number): Handle {
   const context = o.$s.context;
-  if (o.$s.checked) checkAlive(o, what);
+  if (o.$s.checked) checkAlive(o, f, slot);
   try {
     return o.$m.tag(context.raw.brc_load_ref(o.$a, slot) >>> 0);
   } catch (error) {
-    throw context.trap(error, what, o.$h);
+    throw context.trap(error, whereOf(f, slot), o.$h);
   }
 }
 
@@ -426,8 +447,7 @@ function readStringSlot(o: ObjectBase, f: Field, slot: number): string | null {
   if (child === 0) return null;
   const p = stringPayload(o.$s.context, child);
   if (p < 0) {
-    const what = f.array ? `${o.$s.name}.${f.name}[${slot - f.slot}]` : `${o.$s.name}.${f.name}`;
-    throw shapeError(what, `the slot holds ${o.$s.context.describeObject(child)}, not a string (stored through the raw API?)`);
+    throw shapeError(whereOf(f, slot), `the slot holds ${o.$s.context.describeObject(child)}, not a string (stored through the raw API?)`);
   }
   return decodeAt(o.$s.context, p);
 }
@@ -504,7 +524,7 @@ class RefArrayImpl implements RefArray<unknown, unknown> {
     return this.o.$m.slot(this.o.$a, this.slotAt(index));
   }
   load(index: number): Handle {
-    return loadSlot(this.o, this.f, this.slotAt(index), `${this.o.$s.name}.${this.f.name}.load(${index})`);
+    return loadSlot(this.o, this.f, this.slotAt(index));
   }
   set(index: number, value: unknown): void {
     storeRef(this.o, this.f, this.slotAt(index), value);
@@ -553,6 +573,137 @@ function accessors(s: ShapeImpl, f: Field): PropertyDescriptor {
   return { get, set, enumerable: true, configurable: false };
 }
 
+/** The accessor class with a closure per field: where generated code is not allowed (a CSP without 'unsafe-eval'). */
+function closureClass(s: ShapeImpl, fields: readonly Field[]): new (shape: ShapeImpl) => ObjectBase {
+  const Accessor = class extends ObjectBase {};
+  Object.defineProperty(Accessor, 'name', { value: s.name });
+  let arrayIndex = 0;
+  for (const f of fields) {
+    if (f.array) {
+      const k = arrayIndex++;
+      Object.defineProperty(Accessor.prototype, f.name, {
+        get(this: ObjectBase) { return this.$x[k]; },
+        enumerable: true,
+        configurable: false,
+      });
+    } else {
+      Object.defineProperty(Accessor.prototype, f.name, accessors(s, f));
+    }
+  }
+  return Accessor;
+}
+
+/** The element expression of a numeric field at payload offset `off` (the payload is 8-aligned). */
+function elementSource(kind: NumericType, off: number): string {
+  const shift = Math.log2(SIZE[kind]);
+  return `this.$${viewOf(kind)}[${shift === 0 ? `this.$p + ${off}` : `(this.$p + ${off}) >>> ${shift}`}]`;
+}
+
+function viewOf(kind: NumericType): keyof TypedMemory & string {
+  return kind === 'bool' ? 'u8' : kind;
+}
+
+/** Checked mode: the test a numeric field's setter makes of its value `v`, as source. */
+const VALID_SOURCE: Record<NumericType, string> = {
+  i8: '((v << 24) >> 24) === v', u8: '(v & 255) === v', i16: '((v << 16) >> 16) === v', u16: '(v & 65535) === v',
+  i32: '(v | 0) === v', u32: 'v >>> 0 === v', f32: 'validF32(v)', f64: "typeof v === 'number'",
+  i64: "typeof v === 'bigint' && BigInt.asIntN(64, v) === v", u64: "typeof v === 'bigint' && BigInt.asUintN(64, v) === v",
+  bool: "typeof v === 'boolean'",
+};
+
+let generationAllowed = true;
+
+/**
+ * The accessor class as generated source: every getter and setter is its own function, with its offset as a
+ * constant, so each field access site in user code stays monomorphic and V8 inlines it to one typed-array access.
+ * (Closures made from one function literal share their feedback in V8: with a closure per field, every getter of
+ * every shape would share one, and go polymorphic.) Names are safe to embed: shape and field names are checked to
+ * be identifiers. Returns undefined where the platform refuses to compile code at run time.
+ */
+function generatedClass(s: ShapeImpl, fields: readonly Field[]): Generated | undefined {
+  if (!generationAllowed) return undefined;
+  // the views this class reads, as its own properties (one load less per access than this.$m.f64)
+  const views = [...new Set(fields.filter((f) => NUMERIC.has(f.kind) && !f.array).map((f) => viewOf(f.kind as NumericType)))];
+  const guard = s.context.shared || views.length === 0 ? '' : `if (this.$${views[0]}.length === 0) this.$sync(); `;
+  const sync = views.map((v) => `this.$${v} = m.${v};`).join(' ');
+  const lines: string[] = [];
+  let arrayIndex = 0;
+  fields.forEach((f, i) => {
+    if (f.array) {
+      lines.push(`get ${f.name}() { return this.$x[${arrayIndex++}]; }`);
+      return;
+    }
+    if (NUMERIC.has(f.kind)) {
+      const kind = f.kind as NumericType, element = elementSource(kind, f.offset);
+      const read = kind === 'bool' ? `${element} !== 0` : element;
+      const value = kind === 'bool' ? '(v ? 1 : 0)' : 'v';
+      const check = s.checked ? `if (!(${VALID_SOURCE[kind]})) throw valueError(this.$s, F[${i}], v); ` : '';
+      lines.push(`get ${f.name}() { ${guard}return ${read}; }`);
+      lines.push(`set ${f.name}(v) { ${check}${guard}${element} = ${value}; }`);
+      return;
+    }
+    lines.push(f.kind === 'string'
+      ? `get ${f.name}() { return readStringSlot(this, F[${i}], ${f.slot}); }`
+      : `get ${f.name}() { ${guard}return this.$m.slot(this.$a, ${f.slot}); }`);
+    lines.push(`set ${f.name}(v) { storeRef(this, F[${i}], ${f.slot}, v); }`);
+  });
+  // create's init: one monomorphic load per field from the init object; returns how many of its keys are fields
+  const init = fields.map((f, i) => f.array
+    ? `if ((x = v.${f.name}) !== undefined) { writeArray(o, F[${i}], x); n++; } else if ('${f.name}' in v) n++;`
+    : `if ((x = v.${f.name}) !== undefined) { o.${f.name} = x; n++; } else if ('${f.name}' in v) n++;`);
+  lines.unshift(`constructor(s) { super(s); const m = this.$m; ${sync} }`,
+    `$sync() { const m = this.$m; m.refresh(); this.$buf = m.buffer; ${sync} }`);
+  const source = `return [class ${s.name} extends Base {\n  ${lines.join('\n  ')}\n}, function init(o, v) {\n  let n = 0, x;\n  ${init.join('\n  ')}\n  return n;\n}];`;
+  let make: (...args: unknown[]) => [new (shape: ShapeImpl) => ObjectBase, Init];
+  try {
+    make = new Function('Base', 'F', 'valueError', 'storeRef', 'readStringSlot', 'validF32', 'writeArray', source) as typeof make;
+  } catch {
+    generationAllowed = false; // e.g. EvalError under a Content-Security-Policy
+    return undefined;
+  }
+  const [Accessor, initFields] = make(ObjectBase, fields, valueError, storeRef, readStringSlot, VALID.f32, writeArray);
+  for (const f of fields) {
+    const d = Object.getOwnPropertyDescriptor(Accessor.prototype, f.name)!;
+    Object.defineProperty(Accessor.prototype, f.name, { ...d, enumerable: true, configurable: false });
+  }
+  return { Accessor, init: initFields };
+}
+
+/** Writes init's fields into the object `o` points at; returns how many of init's keys are fields. */
+type Init = (o: ObjectBase, init: Record<string, unknown>) => number;
+interface Generated {
+  Accessor: new (shape: ShapeImpl) => ObjectBase;
+  init: Init;
+}
+
+/** An array field's value in create's init: an array-like of at most the field's length. */
+function writeArray(o: ObjectBase, f: Field, values: ArrayLike<unknown>): void {
+  if (values === null || typeof values !== 'object' || typeof values.length !== 'number' || values.length > f.length) {
+    throw shapeError(`${o.$s.name}.${f.name}`, `${describeValue(values)} is not an array of at most ${f.length} elements`);
+  }
+  const array = o.$x[o.$s.arrays.indexOf(f)] as { set(i: number, v: unknown): void };
+  for (let i = 0; i < values.length; i++) array.set(i, values[i]);
+}
+
+/** create's init where code is not generated. */
+function initFields(fields: readonly Field[]): Init {
+  return (o, init) => {
+    const target = o as unknown as Record<string, unknown>;
+    let n = 0;
+    for (const f of fields) {
+      const value = init[f.name];
+      if (value === undefined) {
+        if (f.name in init) n++;
+        continue;
+      }
+      n++;
+      if (f.array) writeArray(o, f, value as ArrayLike<unknown>);
+      else target[f.name] = value;
+    }
+    return n;
+  };
+}
+
 // ---- shapes ----------------------------------------------------------------------------------------------------------
 
 class ShapeImpl implements Shape<ShapeFields> {
@@ -569,7 +720,11 @@ class ShapeImpl implements Shape<ShapeFields> {
   readonly arrays: readonly Field[];
   readonly atWhat: string;
   readonly #byName = new Map<string, Field>();
-  readonly #Accessor: new (shape: ShapeImpl) => ObjectBase;
+  // TypeScript-private, not #private: create and at are hot, and V8 reads #fields slower
+  private readonly Accessor: new (shape: ShapeImpl) => ObjectBase;
+  private readonly initFields: Init;
+  /** create's accessor, reused (undefined while in use, so that a re-entrant create makes its own). */
+  private scratch: ObjectBase | undefined = undefined;
 
   constructor(context: Context, name: string, fields: Field[]) {
     this.context = context;
@@ -594,22 +749,9 @@ class ShapeImpl implements Shape<ShapeFields> {
       ? { name: f.name, type: f.typeName, length: f.length, offset: f.offset }
       : { name: f.name, type: f.typeName, length: f.length, slot: f.slot }));
 
-    const Accessor = class extends ObjectBase {};
-    Object.defineProperty(Accessor, 'name', { value: name });
-    let arrayIndex = 0;
-    for (const f of fields) {
-      if (f.array) {
-        const k = arrayIndex++;
-        Object.defineProperty(Accessor.prototype, f.name, {
-          get(this: ObjectBase) { return this.$x[k]; },
-          enumerable: true,
-          configurable: false,
-        });
-      } else {
-        Object.defineProperty(Accessor.prototype, f.name, accessors(this, f));
-      }
-    }
-    this.#Accessor = Accessor;
+    const generated = generatedClass(this, fields);
+    this.Accessor = generated?.Accessor ?? closureClass(this, fields);
+    this.initFields = generated?.init ?? initFields(fields);
   }
 
   /** The id: FNV-1a of the name and every field's name and signature (0 and the string id are never given). */
@@ -628,9 +770,15 @@ class ShapeImpl implements Shape<ShapeFields> {
     return new RefArrayImpl(o, f);
   }
 
-  create(init?: ShapeInit<ShapeFields>): ShapeHandle<Shape<ShapeFields>> {
+  create(init?: ShapeInit<ShapeFields> | null, into?: ShapeObject<ShapeFields>): ShapeHandle<Shape<ShapeFields>> {
     const context = this.context;
-    if (this.checked && init !== undefined && init !== null) this.#checkInit(init);
+    if (init !== undefined && init !== null && typeof init !== 'object') {
+      throw shapeError(`${this.name}.create`, `${describeValue(init)} is not an object of field values`);
+    }
+    const target = into as unknown as ObjectBase | undefined;
+    if (target !== undefined && (!(target instanceof ObjectBase) || target.$s !== this)) {
+      throw shapeError(`${this.name}.create`, `'into' is not a ${this.name} accessor`);
+    }
     const handle = context.heap.alloc(this.bytes, this.slots);
     const a = handle >>> 0;
     const p = a + this.delta;
@@ -638,48 +786,41 @@ class ShapeImpl implements Shape<ShapeFields> {
     if (p + this.bytes > m.u8.length) m.refresh();
     m.u32[p >>> 2] = this.id;
     if (init !== undefined && init !== null) {
+      const o = this.scratch ?? new this.Accessor(this);
+      this.scratch = undefined;
+      o.$h = handle;
+      o.$a = a;
+      o.$p = p;
+      if (o.$buf !== m.buffer) o.$sync();
       try {
-        const o = new this.#Accessor(this);
-        o.$h = handle;
-        o.$a = a;
-        o.$p = p;
-        this.#write(o, init);
+        const found = this.initFields(o, init as Record<string, unknown>);
+        if (this.checked && found !== countKeys(init)) this.#checkKeys(init);
       } catch (error) {
         context.heap.decref(handle); // nothing is left behind: the new object and whatever it took a reference to
         throw error;
+      } finally {
+        this.scratch = o;
       }
+    }
+    if (target !== undefined) {
+      target.$h = handle;
+      target.$a = a;
+      target.$p = p;
+      if (target.$buf !== m.buffer) target.$sync();
     }
     return handle;
   }
 
-  #checkInit(init: object): void {
-    if (typeof init !== 'object') throw shapeError(`${this.name}.create`, `${describeValue(init)} is not an object of field values`);
+  /** Checked mode: every key of create's init is a field. */
+  #checkKeys(init: object): void {
     for (const key of Object.keys(init)) {
-      if (!this.#byName.has(key)) throw shapeError(`${this.name}.create`, `${this.name} has no field '${key}' (its fields: ${[...this.#byName.keys()].join(', ')})`);
-    }
-  }
-
-  #write(o: ObjectBase, init: Record<string, unknown>): void {
-    const target = o as unknown as Record<string, unknown>;
-    for (const f of this.fieldList) {
-      const value = init[f.name];
-      if (value === undefined) continue;
-      if (!f.array) {
-        target[f.name] = value;
-        continue;
-      }
-      const values = value as ArrayLike<unknown>;
-      if (values === null || typeof values !== 'object' || typeof values.length !== 'number' || values.length > f.length) {
-        throw shapeError(`${this.name}.${f.name}`, `${describeValue(value)} is not an array of at most ${f.length} elements`);
-      }
-      const array = target[f.name] as { set(i: number, v: unknown): void };
-      for (let i = 0; i < values.length; i++) array.set(i, values[i]);
+      if (!this.#byName.has(key)) throw shapeError(`${this.name}.create`, `${this.name} has no field '${key}' (its fields: ${[...this.#byName.keys()].join(', ')}); nothing was made`);
     }
   }
 
   at(handle: Handle, into?: ShapeObject<ShapeFields>): ShapeObject<ShapeFields> {
     let o = into as unknown as ObjectBase | undefined;
-    if (o === undefined || o === null) o = new this.#Accessor(this);
+    if (o === undefined || o === null) o = new this.Accessor(this);
     else if (!(o instanceof ObjectBase) || o.$s !== this) throw shapeError(this.atWhat, `'into' is not a ${this.name} accessor`);
     this.point(o, handle, this.atWhat);
     return o as unknown as ShapeObject<ShapeFields>;
@@ -698,6 +839,7 @@ class ShapeImpl implements Shape<ShapeFields> {
     o.$h = handle;
     o.$a = a;
     o.$p = p;
+    if (o.$buf !== m.buffer) o.$sync();
   }
 
   #notMine(address: number, handle: Handle, what: string): BrcError {
@@ -736,12 +878,13 @@ class ShapeImpl implements Shape<ShapeFields> {
 
   /** The shape a 'shape' field names (a lazy one is resolved now). */
   targetOf(f: Field): ShapeImpl {
+    if (f.resolved !== null) return f.resolved;
     const t = f.target;
-    if (t instanceof ShapeImpl) return t;
+    if (t instanceof ShapeImpl) return (f.resolved = t);
     const resolved = (t as () => unknown)();
     if (!(resolved instanceof ShapeImpl)) throw shapeError(`${this.name}.${f.name}`, `its lazy target returned ${describeValue(resolved)}, not a shape`);
     if (resolved.context !== this.context) throw shapeError(`${this.name}.${f.name}`, `its target ${resolved.name} belongs to another heap`);
-    return resolved;
+    return (f.resolved = resolved);
   }
 
   /** What a reference field takes, for messages. */
@@ -754,11 +897,11 @@ class ShapeImpl implements Shape<ShapeFields> {
   }
 
   /** Checked mode: the child at `child` is of the type field `f` holds. */
-  checkTarget(f: Field, child: number, handle: Handle, what: string): void {
+  checkTarget(f: Field, child: number, handle: Handle, slot: number): void {
     if (f.kind === 'ref') return;
     const context = this.context;
     if (f.kind === 'string') {
-      if (stringPayload(context, child) < 0) throw shapeError(what, `${handleName(handle)} is ${context.describeObject(child)}, not a string; nothing was stored`, handle);
+      if (stringPayload(context, child) < 0) throw shapeError(whereOf(f, slot), `${handleName(handle)} is ${context.describeObject(child)}, not a string; nothing was stored`, handle);
       return;
     }
     const target = this.targetOf(f);
@@ -766,7 +909,7 @@ class ShapeImpl implements Shape<ShapeFields> {
     const p = child + target.delta;
     if (p + 4 > m.u8.length) m.refresh();
     if (m.u32[p >>> 2] !== target.id || (m.u16[(child + LAYOUT.H_SLOTS) >>> 1] & LAYOUT.SLOTS_MASK) !== target.slots) {
-      throw shapeError(what, `${handleName(handle)} is ${context.describeObject(child)}, not a ${target.name}; nothing was stored`, handle);
+      throw shapeError(whereOf(f, slot), `${handleName(handle)} is ${context.describeObject(child)}, not a ${target.name}; nothing was stored`, handle);
     }
   }
 
@@ -793,6 +936,13 @@ class ShapeImpl implements Shape<ShapeFields> {
   }
 }
 
+function countKeys(object: object): number {
+  let n = 0;
+  // eslint-disable-next-line guard-for-in
+  for (const _ in object) n++;
+  return n;
+}
+
 // ---- declaring -------------------------------------------------------------------------------------------------------
 
 function parseField(context: Context, shapeName: string, name: string, spec: unknown, self: () => ShapeImpl): Field {
@@ -808,7 +958,7 @@ function parseField(context: Context, shapeName: string, name: string, spec: unk
     [element, length] = spec as [unknown, number];
     array = true;
   }
-  const base = { name, length, array, offset: -1, slot: -1 };
+  const base = { name, length, array, offset: -1, slot: -1, what: `${shapeName}.${name}`, resolved: null };
   if (typeof element === 'string' && NUMERIC.has(element)) {
     const kind = element as NumericType;
     return { ...base, kind, target: null, size: SIZE[kind], typeName: kind, signature: array ? `${kind}[${length}]` : kind };
