@@ -149,8 +149,10 @@ export interface FieldInfo {
   readonly name: string;
   /** 'f64', 'string', 'ref', 'self', or the referenced shape's name. */
   readonly type: string;
-  /** Elements: 1 for a single value. */
+  /** Elements: 1 for a single value (and for an array of 1: see `array`). */
   readonly length: number;
+  /** Declared as [type, length]: an array accessor (get, set, ...) rather than a property. */
+  readonly array: boolean;
   /** Numeric fields: byte offset in the payload. */
   readonly offset?: number;
   /** Reference fields: the (first) slot index. */
@@ -230,12 +232,13 @@ const WRITE: Record<NumericType, Write> = {
 const F32_MAX = 3.4028234663852886e38;
 /** Checked mode: what a numeric field accepts (anything else is a BrcError and nothing is written). */
 const VALID: Record<NumericType, (v: unknown) => boolean> = {
-  i8: (v) => (((v as number) << 24) >> 24) === v,
-  u8: (v) => ((v as number) & 0xff) === v,
-  i16: (v) => (((v as number) << 16) >> 16) === v,
-  u16: (v) => ((v as number) & 0xffff) === v,
-  i32: (v) => ((v as number) | 0) === v,
-  u32: (v) => (v as number) >>> 0 === v,
+  // (typeof first: a bigint in a shift or an | would throw a TypeError)
+  i8: (v) => typeof v === 'number' && ((v << 24) >> 24) === v,
+  u8: (v) => typeof v === 'number' && (v & 0xff) === v,
+  i16: (v) => typeof v === 'number' && ((v << 16) >> 16) === v,
+  u16: (v) => typeof v === 'number' && (v & 0xffff) === v,
+  i32: (v) => typeof v === 'number' && (v | 0) === v,
+  u32: (v) => typeof v === 'number' && v >>> 0 === v,
   // a finite number that f32 cannot hold (it would become Infinity) is refused; NaN and the infinities are not
   f32: (v) => typeof v === 'number' && !(Math.abs(v) > F32_MAX && Math.abs(Math.fround(v)) === Infinity && Math.abs(v) !== Infinity),
   f64: (v) => typeof v === 'number',
@@ -605,8 +608,9 @@ function viewOf(kind: NumericType): keyof TypedMemory & string {
 
 /** Checked mode: the test a numeric field's setter makes of its value `v`, as source. */
 const VALID_SOURCE: Record<NumericType, string> = {
-  i8: '((v << 24) >> 24) === v', u8: '(v & 255) === v', i16: '((v << 16) >> 16) === v', u16: '(v & 65535) === v',
-  i32: '(v | 0) === v', u32: 'v >>> 0 === v', f32: 'validF32(v)', f64: "typeof v === 'number'",
+  i8: "typeof v === 'number' && ((v << 24) >> 24) === v", u8: "typeof v === 'number' && (v & 255) === v",
+  i16: "typeof v === 'number' && ((v << 16) >> 16) === v", u16: "typeof v === 'number' && (v & 65535) === v",
+  i32: "typeof v === 'number' && (v | 0) === v", u32: "typeof v === 'number' && v >>> 0 === v", f32: 'validF32(v)', f64: "typeof v === 'number'",
   i64: "typeof v === 'bigint' && BigInt.asIntN(64, v) === v", u64: "typeof v === 'bigint' && BigInt.asUintN(64, v) === v",
   bool: "typeof v === 'boolean'",
 };
@@ -746,8 +750,8 @@ class ShapeImpl implements Shape<ShapeFields> {
     this.fieldList = fields;
     this.arrays = fields.filter((f) => f.array);
     this.fields = fields.map((f) => Object.freeze(NUMERIC.has(f.kind)
-      ? { name: f.name, type: f.typeName, length: f.length, offset: f.offset }
-      : { name: f.name, type: f.typeName, length: f.length, slot: f.slot }));
+      ? { name: f.name, type: f.typeName, length: f.length, array: f.array, offset: f.offset }
+      : { name: f.name, type: f.typeName, length: f.length, array: f.array, slot: f.slot }));
 
     const generated = generatedClass(this, fields);
     this.Accessor = generated?.Accessor ?? closureClass(this, fields);
