@@ -1,6 +1,7 @@
 // Shapes and strings (src/shape.ts, src/strings.ts), through the package's entry points only. Every test ends with
 // live objects back to zero and verify() clean. The types are checked too: `npx tsc -p tsconfig.test.json`.
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
+import { execFile } from 'node:child_process';
 import { BrcError, Heap, type Handle, type HeapThread, type ShapeHandle, type ShapeObject, type Shape } from 'biasrc';
 
 const workerUrl = new URL('./fixtures/shapes-worker.mjs', import.meta.url);
@@ -472,6 +473,15 @@ describe('threads', () => {
     heap.decref(counter);
     heap.decref(board);
     clean(heap);
+  });
+});
+
+describe('README.shapes.md', () => {
+  it('the example runs and prints what the README says (test/fixtures/readme-shapes/)', async () => {
+    const stdout = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, [new URL('./fixtures/readme-shapes/main.mjs', import.meta.url).pathname], (error, out) => (error ? reject(error) : resolve(out)));
+    });
+    expect(stdout).toBe('3 workers walked the list: visits 9, sum 18, last three\nobjects still live: 0\n');
   });
 });
 
