@@ -65,6 +65,7 @@ export class TypedMemory {
 
   /** A borrowed read of slot `index` of the object at `address` (SLOT_BUSY masked off), tagged. */
   slot(address: number, index: number): number {
+    if (this.u8.length === 0) this.refresh(); // a non-shared memory grew: these views were detached
     return this.tag((this.u32[(address + LAYOUT.HEADER_SIZE + index * LAYOUT.SLOT_SIZE) >>> 2] & ~LAYOUT.SLOT_BUSY) >>> 0);
   }
 }

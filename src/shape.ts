@@ -406,6 +406,7 @@ function checkAlive(o: ObjectBase, f: Field, slot: number): void {
 /** A store of `value` into slot `slot` of the accessor's object, for field `f` (its element type). */
 function storeRef(o: ObjectBase, f: Field, slot: number, value: unknown): void {
   const s = o.$s, context = s.context;
+  if (o.$m.u8.length === 0) o.$m.refresh(); // a non-shared memory grew: its old views are detached
   if (s.checked) checkAlive(o, f, slot);
   let child: number;
   let made = 0;
@@ -435,6 +436,7 @@ function storeRef(o: ObjectBase, f: Field, slot: number, value: unknown): void {
 
 function loadSlot(o: ObjectBase, f: Field, slot: number): Handle {
   const context = o.$s.context;
+  if (o.$m.u8.length === 0) o.$m.refresh();
   if (o.$s.checked) checkAlive(o, f, slot);
   try {
     return o.$m.tag(context.raw.brc_load_ref(o.$a, slot) >>> 0);
@@ -446,6 +448,7 @@ function loadSlot(o: ObjectBase, f: Field, slot: number): Handle {
 /** A string field's value: the decoded string, or null when the slot is empty. */
 function readStringSlot(o: ObjectBase, f: Field, slot: number): string | null {
   const m = o.$m;
+  if (m.u8.length === 0) m.refresh();
   const child = (m.u32[(o.$a + LAYOUT.HEADER_SIZE + slot * LAYOUT.SLOT_SIZE) >>> 2] & ~LAYOUT.SLOT_BUSY) >>> 0;
   if (child === 0) return null;
   const p = stringPayload(o.$s.context, child);

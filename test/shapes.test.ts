@@ -397,13 +397,25 @@ describe('references in shapes', () => {
 describe('memory', () => {
   it('accessors stay right when the memory grows (shared) and in the single-thread build (views replaced)', async () => {
     for (const shared of [true, false]) {
-      const heap = await heapFor({ shared, memory: { initialMiB: 1, maximumMiB: 128 } });
-      const P = heap.shape('P', { x: 'f64', n: 'u32', s: 'string' });
-      const p = P.at(P.create({ x: 1.5, n: 7, s: 'before' }));
-      const before = heap.memory.buffer.byteLength;
-      const big = Array.from({ length: 20 }, () => heap.alloc(1 << 20));
-      expect(heap.memory.buffer.byteLength).toBeGreaterThan(before);
-      expect([p.x, p.n, p.s]).toEqual([1.5, 7, 'before']);
+      const heap = await heapFor({ shared, memory: { initialMiB: 1, maximumMiB: 256 } });
+      const P = heap.shape('P', { x: 'f64', n: 'u32', s: 'string', next: 'self', more: ['self', 2], ss: ['string', 1] });
+      const p = P.at(P.create({ x: 1.5, n: 7, s: 'before', ss: ['one'] }));
+      const grow = () => {
+        const before = heap.memory.buffer.byteLength;
+        const big = Array.from({ length: 10 }, () => heap.alloc(1 << 20));
+        expect(heap.memory.buffer.byteLength).toBeGreaterThan(before);
+        return big;
+      };
+      // after each growth, the first access is of another kind: a string, a reference store, an array, a number
+      const big = grow();
+      expect([p.s, p.x, p.n]).toEqual(['before', 1.5, 7]);
+      big.push(...grow());
+      p.next = p.handle; // a reference store (checks the object is alive first)
+      expect(p.next).toBe(p.handle);
+      big.push(...grow());
+      expect([p.more.get(1), p.ss.get(0)]).toEqual([0, 'one']);
+      big.push(...grow());
+      p.next = 0;
       p.x = 2.5;
       const q = P.at(P.create({ x: 3, s: 'x'.repeat(100) })); // far up in the grown memory
       expect([p.x, q.x, q.s]).toEqual([2.5, 3, 'x'.repeat(100)]);
