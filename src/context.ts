@@ -133,13 +133,18 @@ export class Context {
     return this.mem.u32[(p + ID_OFFSET) >>> 2];
   }
 
-  /** What the live object at `address` is, for messages: "a string", "a Node", or what its id says. */
-  describeObject(address: number): string {
+  /**
+   * What the live object at `address` is, for messages: "a string", "a Node", or what its id says. When it is of a
+   * shape named `expected` but declared differently, the message says so, with the id.
+   */
+  describeObject(address: number, expected?: string): string {
     const id = this.idOf(address);
     const slots = this.views.slots(address);
     if (id === STRING_ID && slots === 0) return 'a string';
     const known = this.shapes.get(id);
-    if (known !== undefined && known.slots === slots) return `a ${known.name}`;
+    if (known !== undefined && known.slots === slots) {
+      return known.name === expected ? `a ${known.name} of another declaration (shape id 0x${hex(id)})` : `a ${known.name}`;
+    }
     if (id <= 0) return 'an object made without a shape';
     return `an object of shape id 0x${hex(id)}, which no shape declared in this thread has (a shape declared differently in another thread, or an object made without a shape)`;
   }

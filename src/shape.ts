@@ -850,7 +850,7 @@ class ShapeImpl implements Shape<ShapeFields> {
   }
 
   #notMine(address: number, handle: Handle, what: string): BrcError {
-    return shapeError(what, `${handleName(handle)} is ${this.context.describeObject(address)}, not a ${this.name} (shape id 0x${hex(this.id)})`, handle);
+    return shapeError(what, `${handleName(handle)} is ${this.context.describeObject(address, this.name)}, not a ${this.name} (shape id 0x${hex(this.id)})`, handle);
   }
 
   is(handle: Handle): boolean {
@@ -916,7 +916,7 @@ class ShapeImpl implements Shape<ShapeFields> {
     const p = child + target.delta;
     if (p + 4 > m.u8.length) m.refresh();
     if (m.u32[p >>> 2] !== target.id || (m.u16[(child + LAYOUT.H_SLOTS) >>> 1] & LAYOUT.SLOTS_MASK) !== target.slots) {
-      throw shapeError(whereOf(f, slot), `${handleName(handle)} is ${context.describeObject(child)}, not a ${target.name}; nothing was stored`, handle);
+      throw shapeError(whereOf(f, slot), `${handleName(handle)} is ${context.describeObject(child, target.name)}, not a ${target.name}; nothing was stored`, handle);
     }
   }
 

@@ -357,7 +357,7 @@ describe('references in shapes', () => {
     expectError(() => { (n as any).left = 12345; }, 'EINVAL', /^Node\.left: handle 0x3039: invalid argument \(EINVAL\)/);
     expectError(() => { (n as any).left = {}; }, 'EINVAL', /^Node\.left: an object is not a handle/);
     expectError(() => Node.at(p), 'EINVAL', /^Node\.at: handle 0x[0-9a-f]+ is a Point, not a Node \(shape id 0x[0-9a-f]{8}\)/);
-    expectError(() => other.at(h), 'EINVAL', /^Node\.at: handle 0x[0-9a-f]+ is a Node, not a Node/);
+    expectError(() => other.at(h), 'EINVAL', /^Node\.at: handle 0x[0-9a-f]+ is a Node of another declaration \(shape id 0x[0-9a-f]{8}\), not a Node \(shape id 0x[0-9a-f]{8}\)/);
     const s = heap.string('s');
     expectError(() => Node.at(s), 'EINVAL', /is a string, not a Node/);
     heap.decref(s);
@@ -481,6 +481,9 @@ describe('threads', () => {
       }
       expect(seq).toBe(-1);
     }
+    const mismatch = await reply(threads[0], { op: 'mismatch', counter });
+    expect(mismatch.error.code).toBe('EINVAL');
+    expect(mismatch.error.message).toMatch(/^Counter\.at: handle 0x[0-9a-f]+ is a Counter of another declaration \(shape id 0x[0-9a-f]{8}\), not a Counter/);
     for (const t of threads) await t.terminate(); // their objects go to the shared counts
     heap.decref(counter);
     heap.decref(board);
