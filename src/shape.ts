@@ -609,6 +609,22 @@ function viewOf(kind: NumericType): keyof TypedMemory & string {
   return kind === 'bool' ? 'u8' : kind;
 }
 
+/**
+ * The common case of a store into a reference field whose target is known when the class is made ('self', a Shape,
+ * 'ref'), as source: a live handle of the right shape into a live object, checked inline and stored with one call.
+ * Everything else (0, strings, lazy targets, a non-shared memory's detached views, every error) falls through to
+ * storeRef, which checks it all again and says what is wrong.
+ */
+function fastStore(s: ShapeImpl, f: Field, i: number): string {
+  const store = `try { ctx.raw.brc_set_ref(a, ${f.slot}, c); } catch (e) { throw ctx.trap(e, F[${i}].what, this.$h); } return;`;
+  if (!s.checked) return f.kind === 'string' ? '' : `if (typeof v === 'number' && v > 0) { const a = this.$a, c = v >>> 0; ${store} } `;
+  if (f.kind !== 'ref' && !(f.kind === 'shape' && f.resolved !== null)) return '';
+  const target = f.kind === 'ref' ? '' : ` const T = F[${i}].resolved, p = c + T.delta; if (p + 4 <= m.u8.length && u32[p >>> 2] === T.id && (m.u16[(c + ${LAYOUT.H_SLOTS}) >>> 1] & ${LAYOUT.SLOTS_MASK}) === T.slots)`;
+  return `if (typeof v === 'number' && v > 0) { const m = this.$m, u32 = m.u32, a = this.$a, t = Math.floor(this.$h / 4294967296); `
+    + `if ((u32[(a + ${LAYOUT.H_LINK}) >>> 2] & ${LAYOUT.LINK_LIVE}) !== 0 && (t === 0 || t === (m.u16[(a + ${LAYOUT.H_SLOTS}) >>> 1] >>> ${LAYOUT.GEN_SHIFT}) + 1)) { `
+    + `const c = ctx.address(v, F[${i}].what);${target} { ${store} } } } `;
+}
+
 /** Checked mode: the test a numeric field's setter makes of its value `v`, as source. */
 const VALID_SOURCE: Record<NumericType, string> = {
   i8: "typeof v === 'number' && ((v << 24) >> 24) === v", u8: "typeof v === 'number' && (v & 255) === v",
@@ -652,7 +668,7 @@ function generatedClass(s: ShapeImpl, fields: readonly Field[]): Generated | und
     lines.push(f.kind === 'string'
       ? `get ${f.name}() { return readStringSlot(this, F[${i}], ${f.slot}); }`
       : `get ${f.name}() { ${guard}return this.$m.slot(this.$a, ${f.slot}); }`);
-    lines.push(`set ${f.name}(v) { storeRef(this, F[${i}], ${f.slot}, v); }`);
+    lines.push(`set ${f.name}(v) { ${fastStore(s, f, i)}storeRef(this, F[${i}], ${f.slot}, v); }`);
   });
   // create's init: one monomorphic load per field from the init object; returns how many of its keys are fields
   const init = fields.map((f, i) => f.array
@@ -663,12 +679,12 @@ function generatedClass(s: ShapeImpl, fields: readonly Field[]): Generated | und
   const source = `return [class ${s.name} extends Base {\n  ${lines.join('\n  ')}\n}, function init(o, v) {\n  let n = 0, x;\n  ${init.join('\n  ')}\n  return n;\n}];`;
   let make: (...args: unknown[]) => [new (shape: ShapeImpl) => ObjectBase, Init];
   try {
-    make = new Function('Base', 'F', 'valueError', 'storeRef', 'readStringSlot', 'validF32', 'writeArray', source) as typeof make;
+    make = new Function('Base', 'F', 'valueError', 'storeRef', 'readStringSlot', 'validF32', 'writeArray', 'ctx', source) as typeof make;
   } catch {
     generationAllowed = false; // e.g. EvalError under a Content-Security-Policy
     return undefined;
   }
-  const [Accessor, initFields] = make(ObjectBase, fields, valueError, storeRef, readStringSlot, VALID.f32, writeArray);
+  const [Accessor, initFields] = make(ObjectBase, fields, valueError, storeRef, readStringSlot, VALID.f32, writeArray, s.context);
   for (const f of fields) {
     const d = Object.getOwnPropertyDescriptor(Accessor.prototype, f.name)!;
     Object.defineProperty(Accessor.prototype, f.name, { ...d, enumerable: true, configurable: false });
@@ -741,6 +757,8 @@ class ShapeImpl implements Shape<ShapeFields> {
     let slot = 0;
     for (const f of fields) {
       this.#byName.set(f.name, f);
+      if (f.kind === 'shape' && f.signature.startsWith('@self')) f.resolved = this;
+      else if (f.target instanceof ShapeImpl) f.resolved = f.target;
       if (!NUMERIC.has(f.kind)) {
         f.slot = slot;
         slot += f.length;
