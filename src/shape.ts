@@ -26,14 +26,16 @@
  * declares them all, imported by the main thread and the workers), or send one along: `Node.describe()` is plain
  * data for postMessage, and `heap.shape(description)` declares the same shape (same id) on the other side.
  *
- * Speed. An accessor is one object per shape class (an ordinary JS class per shape, with a getter and a setter per
- * field on its prototype). Pointing it at an object validates the handle (checked mode: views.check, with the
- * generation tag) and the shape id once; after that, a field read is a typed-array load at payload + offset, and
- * a write one store (plus, in checked mode, a check of the value's type and range). Nothing is allocated per access
- * (i64/u64 fields give BigInts, which V8 allocates; a string field decodes to a new JS string). Reuse an accessor
- * with `accessor.at(handle)` (or `Shape.at(handle, into)`): no allocation per object either. A reference store
- * re-checks the accessor's own object cheaply (its LIVE bit and generation) before it changes counts.
- * The accessor is valid while you hold a reference to its object, exactly as a borrowed handle is.
+ * Speed. Each shape's accessor class is generated once (new Function; closures where a Content-Security-Policy
+ * forbids it): a getter and a setter per field, each its own function with its offset as a constant, reading the
+ * typed arrays the accessor keeps itself ($f64, $u32, ...). Pointing an accessor at an object validates the handle
+ * (checked mode: views.check, with the generation tag) and the shape id once; after that a field read is one
+ * typed-array load at payload + offset, and a write one store (plus, in checked mode, a check of the value's type
+ * and range). Nothing is allocated per access (i64/u64 fields give BigInts, which V8 allocates; a string field
+ * decodes to a new JS string). Reuse an accessor with `accessor.at(handle)` (or `Shape.at(handle, into)`,
+ * `Shape.create(init, into)`): no allocation per object either. A reference store re-checks the accessor's own object
+ * cheaply (its LIVE bit and generation) before it changes counts. The accessor is valid while you hold a reference
+ * to its object, exactly as a borrowed handle is.
  */
 
 import { BrcError, handleName } from './errors.js';
@@ -1066,5 +1068,3 @@ export function declareShape<F extends ShapeFields>(heap: Heap, nameOrDescriptio
   context.byName.set(name, sameName);
   return shape as unknown as Shape<F>;
 }
-
-export { ShapeImpl as ShapeClass };
