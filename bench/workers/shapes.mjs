@@ -11,8 +11,6 @@
 // Timestamps come from one process-wide clock.
 import { once } from 'node:events';
 import { parentPort, workerData } from 'node:worker_threads';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { createObjectBuffer, getUnderlyingArrayBuffer, loadObjectBuffer } from '@bnaya/objectbuffer';
 import { Heap } from '../../dist/index.js';
 import { barrier } from '../lib/workers.mjs';
@@ -136,10 +134,6 @@ function walkObjects(root) {
 const BUILD = { shape: buildShape, dataview: buildDataView, objectbuffer: buildObjectBuffer, clone: buildJs };
 const WALK = { shape: walkShape, dataview: walkDataView, objectbuffer: walkObjects, clone: walkObjects };
 const BIASRC = new Set(['shape', 'dataview']);
-// every timed step starts from a collected JS heap: the kinds that make 100,000 JS objects (clone, objectbuffer)
-// would otherwise leave their garbage to whichever step comes next
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc');
 const HANDOFFS = 5;
 
 const expectedSum = nodes * (nodes - 1); // value + id = 2i
@@ -152,16 +146,16 @@ async function builder() {
   out.shapeInto = [];
   for (let r = 0; r < timing.warmup + timing.runs; r++) {
     // the allocation-free build, timed alone and freed at once (the hand-off and walk are the same as shape's)
-    gc();
     const i0 = nowNs();
     const tree = buildShapeInto();
     const into = nowNs() - i0;
     heap.decref(tree);
     if (r >= timing.warmup) out.shapeInto.push({ build: into });
-    // the order turns each round: no kind always comes right after the clone's 100,000 objects become garbage
+    // the order turns each round: no kind always comes right after the clone's or objectbuffer's 100,000 JS objects
+    // become garbage. (Forcing a full GC before each step instead slowed the shape walk 2-10x: V8 ages out code over
+    // repeated full collections; programs do not force them.)
     for (let j = 0; j < kinds.length; j++) {
       const kind = kinds[(j + r) % kinds.length];
-      gc();
       const t0 = nowNs();
       const payload = BUILD[kind]();
       const built = nowNs();
@@ -215,7 +209,6 @@ async function receiver() {
       release = nowNs() - r0;
     }
     port.postMessage({ sent: msg.sent, received, walk, release });
-    gc(); // while the builder collects: the next hand-off finds this thread's heap clean
   }
 }
 
