@@ -9,6 +9,12 @@ export {
   Heap, type Handle, type HeapOptions, type ObjectInfo, type HeapShare, type WeakHandle, type CycleOptions,
 } from './heap.js';
 export { Ref } from './ref.js';
+export type {
+  Shape, ShapeObject, ShapeObjectMethods, ShapeFields, ShapeInit, ShapeHandle, StringHandle, ShapeDescription, FieldType,
+  FieldInfo, NumericType, RefType, ElementType, ElementValue, ElementInit, NumberArray, RefArray, DescribedType,
+  DescribedElement,
+} from './shape.js';
+export type { Strings } from './strings.js';
 export { HeapThread, type SpawnOptions, type TerminateOptions } from './thread.js';
 export { BrcError, errorName, type BrcErrorCode } from './errors.js';
 export { LAYOUT, STAT_NAMES, type Layout, type Stats, type StatName } from './layout.js';

@@ -28,6 +28,8 @@ import {
   compileCore, createSharedMemory, instantiateCore, memoryPages, type BrcExports, type CoreInstance,
   type MemoryOptions, type WasmLocations, type WasmSource,
 } from './wasm.js';
+import { declareShape, type Shape, type ShapeDescription, type ShapeFields } from './shape.js';
+import { heapReadString, heapString, stringsOf, type StringHandle, type Strings } from './strings.js';
 
 /** Detaches `heap`'s thread at once, without ending its spawned threads: for a worker that ends (join.ts). */
 export let detachNow: (heap: Heap) => void;
@@ -255,6 +257,28 @@ export class Heap {
     const address = this.#check.handle(handle, 'view');
     this.views.refresh();
     return new DataView(this.memory.buffer, this.views.payload(address), this.views.payloadSize(address));
+  }
+
+  // ---- shapes and strings (shape.ts, strings.ts) -------------------------------------------------------------------
+
+  /** Declares a shape: named, typed fields over an object's payload (numbers) and slots (references). */
+  shape<const F extends ShapeFields>(name: string | ShapeDescription<F>, fields?: F): Shape<F> {
+    return declareShape(this, name, fields);
+  }
+
+  /** A new immutable UTF-8 string object holding `text`; you hold its one reference. */
+  string(text: string): StringHandle {
+    return heapString(this, text);
+  }
+
+  /** The text of a string object. */
+  readString(handle: Handle): string {
+    return heapReadString(this, handle);
+  }
+
+  /** String objects compared, ordered and hashed without decoding; their lengths. */
+  get strings(): Strings {
+    return stringsOf(this);
   }
 
   // ---- locks (locks.ts) -------------------------------------------------------------------------------------------

@@ -14,13 +14,16 @@ import { promisify } from 'node:util';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-const SUITES = ['rc', 'js', 'mix', 'scaling', 'alloc', 'share', 'overhead'];
+const SUITES = ['rc', 'js', 'mix', 'scaling', 'alloc', 'share', 'shapes', 'overhead', 'cycles'];
 const RATIOS: Record<string, string[]> = {
   rc: ['brc_owner/plain', 'atomic/brc_owner', 'brc_nonowner/atomic', 'brc_owner/plain (4096 objects)'],
   js: ['api_unchecked/js_plain', 'js_atomics/api_unchecked', 'api_checked/api_unchecked'],
   scaling: ['t2/t1'],
   alloc: ['biasrc/tlsf'],
   share: ['clone/biasrc'],
+  shapes: ['shape/dataview build', 'shape/dataview handoff', 'shape/dataview walk', 'objectbuffer/shape build',
+    'objectbuffer/shape handoff', 'objectbuffer/shape walk', 'field get shape/dataview', 'field set shape/dataview'],
+  cycles: ['cpython/biasrc (live)', 'cpython/biasrc (garbage)'], // python3 runs CPython's side (.ci/run installs it)
 };
 
 interface Ratio { suite: string; name: string; value: number | null; goal: string | null; paper: number | null }

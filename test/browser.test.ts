@@ -79,6 +79,16 @@ if (!chromiumPath) {
       expect(r).toMatchObject({ crossOriginIsolated: true, shared: true, tids: [2, 3], owners: [2], values: [0, 1, 2], threadsBefore: 3, threadsAfter: 1, cycleFreed: 2, exactLive: 0, pageErrors: [] });
     });
 
+    it('shapes and strings: every UTF-8 class over shared memory (TextDecoder refuses it), three workers on one shape', async () => {
+      const r = await result(`http://127.0.0.1:${port(isolated)}/test/browser/shapes.html`);
+      expect(r.error).toBeUndefined();
+      expect(r).toMatchObject({ refusesShared: true, shared: true, hits: 1500, total: 375, live: 0, pageErrors: [] });
+      expect(r.strings).toEqual(new Array(11).fill(true));
+      expect(r.workersReadNote).toEqual([true, true, true]);
+      expect(r.workerIds).toEqual([true, true, true]);
+      expect(r.labels).toEqual(['w0:499:ñ😀', 500, 'w1:499:ñ😀', 500, 'w2:499:ñ😀', 500]);
+    });
+
     it('without the headers: single-thread fallback, and spawn says which headers are missing', async () => {
       const r = await result(`http://127.0.0.1:${port(plain)}/test/browser/index.html`);
       expect(r.error).toBeUndefined();
