@@ -307,13 +307,3 @@ describe('types and `using`', () => {
     expect(out).toBe('inside: local count 2\nafter the block: 0 objects live\n');
   }, 60_000);
 });
-
-describe('README', () => {
-  it('the example runs and prints what the README says', async () => {
-    const { execFile } = await import('node:child_process');
-    const out = await new Promise<string>((resolve, reject) => {
-      execFile(process.execPath, [new URL('./fixtures/readme/main.mjs', import.meta.url).pathname], (error, stdout) => (error ? reject(error) : resolve(stdout)));
-    });
-    expect(out).toBe('worker 2 summed the list: 6\nobjects still live: 0\n');
-  });
-});

@@ -93,7 +93,7 @@ function npmCli(): string {
 
 const page = (module: boolean) => `<!doctype html>\n<meta charset="utf-8">\n<title>biasrc app</title>\n<script ${module ? 'type="module" ' : ''}src="./main.js"></script>\n`;
 
-/** Each tool's whole setup, as README.browsers.md shows it. */
+/** Each tool's whole setup, as the README's "In browsers" shows it. */
 const BUILDS: Record<string, () => Promise<unknown>> = {
   'vite 8 build': () => run(bin('vite'), ['build', '--outDir', out('vite'), '--emptyOutDir', '--logLevel', 'warn'], app),
   'vite 7 build': () => run(bin('vite7', 'vite'), ['build', '--outDir', out('vite7'), '--emptyOutDir', '--logLevel', 'warn'], app),
@@ -267,7 +267,7 @@ describe('the packed package in a fresh app', () => {
       });
     }
 
-    it('the README example (README.browsers.md, as built by Vite) counts to 1 in a worker', async () => {
+    it("the README's browser example (as built by Vite) counts to 1 in a worker", async () => {
       const server = await serve(out('readme'), true);
       servers.push(server);
       const tab = await browser!.newPage();
@@ -399,7 +399,7 @@ describe('the packed package in a fresh app', () => {
       expect(report).toContain('All good!');
     });
 
-    it('arethetypeswrong finds nothing beyond what README.browsers.md justifies', async () => {
+    it('arethetypeswrong finds nothing beyond what the README justifies', async () => {
       // --profile esm-only: biasrc is ESM only (no require() from CommonJS; Node >= 20.19 can require(esm) anyway);
       // the ./wasm* entries are the raw .wasm files, for apps that serve them themselves: no types to resolve
       const tarball = readdirSync(tmp).find((f) => f.endsWith('.tgz'))!;
@@ -407,8 +407,8 @@ describe('the packed package in a fresh app', () => {
         '--exclude-entrypoints', './wasm', './wasm/debug', './wasm/single', './wasm/single-debug'], tmp);
     });
 
-    it('the browser README shows the tested example verbatim', () => {
-      const readme = ['README.md', 'README.browsers.md'].filter((f) => existsSync(join(repo, f))).map((f) => readFileSync(join(repo, f), 'utf8')).join('\n');
+    it('the README shows the tested browser example verbatim', () => {
+      const readme = readFileSync(join(repo, 'README.md'), 'utf8');
       for (const file of ['main.js', 'worker.js']) {
         expect(readme, file).toContain(`\`${file}\`:\n\n\`\`\`js\n${readFileSync(join(fixtures, 'readme', file), 'utf8')}\`\`\``);
       }

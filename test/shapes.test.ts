@@ -491,7 +491,7 @@ describe('threads', () => {
   });
 });
 
-describe('README.shapes.md', () => {
+describe('README: the shapes example', () => {
   it('the example runs and prints what the README says (test/fixtures/readme-shapes/)', async () => {
     const stdout = await new Promise<string>((resolve, reject) => {
       execFile(process.execPath, [new URL('./fixtures/readme-shapes/main.mjs', import.meta.url).pathname], (error, out) => (error ? reject(error) : resolve(out)));

@@ -6,7 +6,7 @@
  * while a `new URL('x.wasm', import.meta.url)` asset is followed by Vite and webpack but not by esbuild or Rollup
  * (they leave the URL pointing at a file they did not copy). The cost: base64 is 4/3 of the bytes (the release
  * build: 15.8 KB of wasm, 21 KB of base64, 9.6 KB gzipped against 7.0 KB), decoded in well under a millisecond, and
- * compiled with WebAssembly.compile instead of compileStreaming; README.browsers.md has the measurements.
+ * compiled with WebAssembly.compile instead of compileStreaming; the README ("What carrying the wasm inline costs") has the measurements.
  */
 
 import type { WasmModule } from '../host.js';
