@@ -103,10 +103,17 @@ export class Locks {
 
   /** Takes the lock without blocking: try, and while another thread holds it, sleep asynchronously on its word. */
   async #acquire(address: number, handle: number): Promise<void> {
-    for (;;) {
+    for (let slept = false; ; slept = true) {
       this.#check.handle(handle, 'withLockAsync'); // the object may have been freed meanwhile (by a bug elsewhere)
       const rc = this.#raw.brc_try_lock(address);
-      if (rc === 0) return;
+      if (rc === 0) {
+        // Taken after a sleep: other threads may still sleep on the word (an unlock wakes one waiter and clears
+        // LINK_WAITERS), so set the mark again, as the core's objectLock does when it takes the lock after
+        // sleeping; else our unlock would wake nobody and they would sleep forever. (While we hold the lock,
+        // brc_lock_wait_word only sets LINK_WAITERS.)
+        if (slept) this.#raw.brc_lock_wait_word(address);
+        return;
+      }
       if (rc !== LAYOUT.EBUSY) throw lockError(rc, 'withLockAsync', handle);
       if (this.#raw.brc_holds_lock(address) === 1) throw lockError(LAYOUT.EDEADLK, 'withLockAsync', handle);
       const word = this.#raw.brc_lock_wait_word(address) >>> 0;
