@@ -23,6 +23,8 @@ export class Locks {
   readonly #views: HeapViews;
   /** Per object address: the tail of this thread's queue of async sections (each resolves when its section ends). */
   readonly #sections = new Map<number, Promise<void>>();
+  /** Per object address: a withLock whose function returned a promise holds the lock until this resolves. */
+  readonly #promised = new Map<number, Promise<void>>();
 
   constructor(raw: BrcExports, check: Checker, views: HeapViews) {
     this.#raw = raw;
@@ -67,7 +69,12 @@ export class Locks {
     if (isThenable(result)) {
       // held across the await, like an async section: later async sections of this thread queue behind it
       const settled = Promise.resolve(result).finally(() => this.unlock(handle));
-      this.#enqueue(handle >>> 0, settled.then(() => undefined, () => undefined));
+      const released = settled.then(() => undefined, () => undefined);
+      this.#enqueue(handle >>> 0, released);
+      // async sections of this thread queued before it find the lock held by this thread: they wait for this
+      // hold to end (#acquire), not EDEADLK
+      this.#promised.set(handle >>> 0, released);
+      void released.then(() => { if (this.#promised.get(handle >>> 0) === released) this.#promised.delete(handle >>> 0); });
       return settled as T;
     }
     this.unlock(handle);
@@ -115,7 +122,12 @@ export class Locks {
         return;
       }
       if (rc !== LAYOUT.EBUSY) throw lockError(rc, 'withLockAsync', handle);
-      if (this.#raw.brc_holds_lock(address) === 1) throw lockError(LAYOUT.EDEADLK, 'withLockAsync', handle);
+      if (this.#raw.brc_holds_lock(address) === 1) {
+        const promised = this.#promised.get(address);
+        if (promised === undefined) throw lockError(LAYOUT.EDEADLK, 'withLockAsync', handle);
+        await promised; // held by this thread's withLock of a promise-returning function: wait for its end
+        continue;
+      }
       const word = this.#raw.brc_lock_wait_word(address) >>> 0;
       if (word === 0) continue; // released meanwhile
       await sleepOnWord(this.#views, (address + LAYOUT.H_LINK) >>> 2, word);
