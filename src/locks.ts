@@ -32,10 +32,11 @@ export class Locks {
     this.#views = views;
   }
 
-  lock(handle: number): void {
-    const address = this.#check.handle(handle, 'lock');
-    const rc = this.#check.trap('lock', handle, () => this.#raw.brc_lock(address));
-    if (rc !== 0) throw lockError(rc, 'lock', handle);
+  /** `what`: the call to name in errors (withLock takes the lock through here). */
+  lock(handle: number, what = 'lock'): void {
+    const address = this.#check.handle(handle, what);
+    const rc = this.#check.trap(what, handle, () => this.#raw.brc_lock(address));
+    if (rc !== 0) throw lockError(rc, what, handle);
   }
 
   tryLock(handle: number): boolean {
@@ -57,8 +58,9 @@ export class Locks {
    * is held until the promise settles, and the result is that promise.
    */
   withLock<T>(handle: number, fn: () => T): T {
+    checkFunction(fn, 'withLock', handle);
     if (isAsyncFunction(fn)) return this.withLockAsync(handle, fn as () => Promise<unknown>) as T;
-    this.lock(handle);
+    this.lock(handle, 'withLock');
     let result: T;
     try {
       result = fn();
@@ -84,6 +86,7 @@ export class Locks {
   /** Runs `fn` holding the lock across its awaits, without ever blocking this thread's event loop. */
   async withLockAsync<T>(handle: number, fn: () => T | Promise<T>): Promise<Awaited<T>> {
     const address = this.#check.handle(handle, 'withLockAsync');
+    checkFunction(fn, 'withLockAsync', handle);
     let done!: () => void;
     const previous = this.#enqueue(address, new Promise<void>((resolve) => { done = resolve; }));
     try {
@@ -137,6 +140,12 @@ export class Locks {
 
 function lockError(rc: number, what: string, handle: number): BrcError {
   return coreError(rc, `${what}(${handleName(handle)})`, handle);
+}
+
+function checkFunction(fn: unknown, what: string, handle: number): void {
+  if (typeof fn !== 'function') {
+    throw new BrcError('EINVAL', `${what}(${handleName(handle)}, ${typeof fn}): the second argument must be the function to run holding the lock`, { handle });
+  }
 }
 
 function isAsyncFunction(fn: unknown): boolean {

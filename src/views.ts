@@ -87,7 +87,8 @@ export class HeapViews {
    * the core's validateObject (assembly/object.ts), plus the generation. Racy by nature against a concurrent free.
    */
   check(handle: number): number {
-    if (!(handle > 0) || handle !== Math.floor(handle)) return L.EINVAL; // also NaN, strings' NaN, fractions
+    // not a number at all (a BigInt or a Symbol would throw below), NaN, fractions
+    if (typeof handle !== 'number' || !(handle > 0) || handle !== Math.floor(handle)) return L.EINVAL;
     const tag = tagOf(handle);
     if (tag > MAX_TAG) return L.EINVAL;
     const address = handle >>> 0;
