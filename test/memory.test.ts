@@ -93,69 +93,76 @@ describe('issue 10.1: no spurious ENOMEM after a worker abandons full pages', ()
 });
 
 describe('issue 10.2: handles above 2 GiB', () => {
-  it('an object at or above 2 GiB has a positive handle, (generation + 1) * 2^32 + address, that every checked call accepts', async () => {
-    const heap = await heapFor({ memory: { initialMiB: 16, maximumMiB: 4096 } });
-    const G2 = 2 ** 31;
-    // fill the memory below 2 GiB with raw blocks (not zeroed, so this touches only their page headers)
-    const raw: number[] = [];
-    for (let top = 0; top < G2;) {
-      const p = heap.raw.brc_malloc(32 * MiB) >>> 0;
-      expect(p).not.toBe(0);
-      raw.push(p);
-      top = p + 32 * MiB;
-    }
-    const a = heap.alloc(24, 2);
-    const b = heap.alloc(8, 1);
-    for (const h of [a, b]) {
-      expect(h).toBeGreaterThan(0);
-      expect(h >>> 0).toBeGreaterThanOrEqual(G2);
-      expect(Number.isSafeInteger(h)).toBe(true);
-      expect(h).toBe((heap.raw.brc_info_generation(h) + 1) * 2 ** 32 + (h >>> 0));
-    }
-    // every checked call
-    heap.setRef(a, 0, b);
-    heap.setRef(b, 0, a); // a cycle, undone below
-    expect(heap.getRef(a, 0)).toBe(b);
-    const loaded = heap.loadRef(a, 0);
-    expect(loaded).toBe(b);
-    expect(loaded).toBeGreaterThan(0);
-    heap.decref(loaded);
-    heap.incref(a);
-    heap.decref(a);
-    expect(heap.info(a)).toMatchObject({ owner: 1, local: 2, slots: 2, bytes: 24 });
-    heap.bytes(a).fill(5);
-    expect(heap.view(a).getUint8(23)).toBe(5);
-    heap.lock(a);
-    expect(heap.tryLock(b)).toBe(true);
-    heap.unlock(b);
-    heap.unlock(a);
-    expect(heap.withLock(a, () => heap.info(a).locked)).toBe(true);
-    expect(await heap.withLockAsync(b, async () => heap.info(b).locked)).toBe(true);
-    const weak = heap.weak(b);
-    const upgraded = heap.upgrade(weak);
-    expect(upgraded).toBe(b);
-    heap.decref(upgraded);
-    {
-      using r = heap.ref(heap.loadRef(b, 0));
-      expect(r.handle).toBe(a);
-    }
-    // another thread gets the same handles and uses them
-    const thread = await heap.spawn(lifecycleWorker);
-    heap.incref(a);
-    await answer(thread, 'released', { op: 'release', handles: [a] });
-    await thread.terminate();
-    heap.setRef(b, 0, 0);
-    heap.decref(b);
-    heap.decref(a);
-    expectClean(heap);
-    // immortalize too (an immortal object is never freed: it stays live on purpose)
-    const c = heap.alloc(0);
-    expect(c >>> 0).toBeGreaterThanOrEqual(G2);
-    heap.immortalize(c);
-    expect(heap.info(c).immortal).toBe(true);
-    for (const p of raw) heap.raw.brc_free(p);
-    expectClean(heap, 1);
-  }, 60_000);
+  const variants = [{ name: 'debug build', debug: true, checked: true }, { name: 'release build (the JS fast path)', debug: false, checked: true },
+    { name: 'release build, unchecked mode', debug: false, checked: false }];
+  for (const { name, debug, checked } of variants) {
+    it(`${name}: an object at or above 2 GiB has a positive handle, (generation + 1) * 2^32 + address, that every call accepts`, async () => {
+      const heap = await heapFor({ debug, checked, memory: { initialMiB: 16, maximumMiB: 4096 } });
+      const G2 = 2 ** 31;
+      // fill the memory below 2 GiB with raw blocks (not zeroed, so this touches only their page headers)
+      const raw: number[] = [];
+      for (let top = 0; top < G2;) {
+        const p = heap.raw.brc_malloc(32 * MiB) >>> 0;
+        expect(p).not.toBe(0);
+        raw.push(p);
+        top = p + 32 * MiB;
+      }
+      const a = heap.alloc(24, 2);
+      const b = heap.alloc(8, 1);
+      for (const h of [a, b]) {
+        expect(h).toBeGreaterThan(0);
+        expect(h >>> 0).toBeGreaterThanOrEqual(G2);
+        expect(Number.isSafeInteger(h)).toBe(true);
+        expect(h).toBe((heap.raw.brc_info_generation(h) + 1) * 2 ** 32 + (h >>> 0));
+      }
+      // every checked call
+      heap.setRef(a, 0, b);
+      heap.setRef(b, 0, a); // a cycle, undone below
+      expect(heap.getRef(a, 0)).toBe(b);
+      const loaded = heap.loadRef(a, 0);
+      expect(loaded).toBe(b);
+      expect(loaded).toBeGreaterThan(0);
+      heap.decref(loaded);
+      heap.incref(a);
+      heap.incref(a);
+      expect(heap.info(a).local).toBe(4); // ours, the slot of b, two more (the owner's fast path in the release build)
+      heap.decref(a);
+      heap.decref(a);
+      expect(heap.info(a)).toMatchObject({ owner: 1, local: 2, slots: 2, bytes: 24 });
+      heap.bytes(a).fill(5);
+      expect(heap.view(a).getUint8(23)).toBe(5);
+      heap.lock(a);
+      expect(heap.tryLock(b)).toBe(true);
+      heap.unlock(b);
+      heap.unlock(a);
+      expect(heap.withLock(a, () => heap.info(a).locked)).toBe(true);
+      expect(await heap.withLockAsync(b, async () => heap.info(b).locked)).toBe(true);
+      const weak = heap.weak(b);
+      const upgraded = heap.upgrade(weak);
+      expect(upgraded).toBe(b);
+      heap.decref(upgraded);
+      {
+        using r = heap.ref(heap.loadRef(b, 0));
+        expect(r.handle).toBe(a);
+      }
+      // another thread gets the same handles and uses them
+      const thread = await heap.spawn(lifecycleWorker);
+      heap.incref(a);
+      await answer(thread, 'released', { op: 'release', handles: [a] });
+      await thread.terminate();
+      heap.setRef(b, 0, 0);
+      heap.decref(b);
+      heap.decref(a);
+      expectClean(heap);
+      // immortalize too (an immortal object is never freed: it stays live on purpose)
+      const c = heap.alloc(0);
+      expect(c >>> 0).toBeGreaterThanOrEqual(G2);
+      heap.immortalize(c);
+      expect(heap.info(c).immortal).toBe(true);
+      for (const p of raw) heap.raw.brc_free(p);
+      expectClean(heap, 1);
+    }, 60_000);
+  }
 });
 
 describe('issue 11.2: views across memory growth', () => {
