@@ -135,15 +135,19 @@ describe('issue 11.5: worker lifecycle', () => {
   // The setup waits for the deadline on purpose (timers run before port messages); the outcome does not depend on
   // timing. Remove `.fails` once fixed.
   it.fails('a spawn that times out after the worker attached leaves no thread attached', async () => {
-    const heap = await Heap.create({ debug: true, memory: { initialMiB: 1, maximumMiB: 32 } });
-    const started = Date.now();
-    const outcome = heap.spawn(lifecycleWorker, { timeoutMs: 50 }).then((t) => t.terminate(), (e: unknown) => e);
-    const pause = new Int32Array(new SharedArrayBuffer(4));
-    // busy here until the worker attached and the deadline passed
-    while (heap.raw.brc_stat(LAYOUT.STAT_THREADS) < 2 || Date.now() - started < 100) Atomics.wait(pause, 0, 0, 5);
-    await outcome;
-    await heap.close();
-    expect(heap.raw.brc_stat(LAYOUT.STAT_THREADS)).toBe(0);
+    const left: number[] = [];
+    for (let round = 0; round < 3; round++) { // (three rounds: the leak in any one fails the test)
+      const heap = await Heap.create({ debug: true, memory: { initialMiB: 1, maximumMiB: 32 } });
+      const started = Date.now();
+      const outcome = heap.spawn(lifecycleWorker, { timeoutMs: 50 }).then((t) => t.terminate(), (e: unknown) => e);
+      const pause = new Int32Array(new SharedArrayBuffer(4));
+      // busy here until the worker attached and the deadline passed
+      while (heap.raw.brc_stat(LAYOUT.STAT_THREADS) < 2 || Date.now() - started < 100) Atomics.wait(pause, 0, 0, 5);
+      await outcome;
+      await heap.close();
+      left.push(heap.raw.brc_stat(LAYOUT.STAT_THREADS));
+    }
+    expect(left).toEqual([0, 0, 0]);
   });
 
   it('a URL that does not exist rejects with a BrcError naming it', async () => {
