@@ -245,6 +245,27 @@ describe('issue 11.1: locks never hang silently', () => {
     }, 60_000);
   }
 
+  it('single-thread build: async sections queue too, and re-locking is EDEADLK', async () => {
+    const heap = await heapFor({ shared: false });
+    const a = heap.alloc(8);
+    let inside = 0, most = 0;
+    const section = async () => {
+      inside++;
+      most = Math.max(most, inside);
+      await new Promise((r) => setTimeout(r, 0));
+      heap.view(a).setUint32(0, heap.view(a).getUint32(0, true) + 1, true);
+      inside--;
+    };
+    await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? heap.withLock(a, section) : heap.withLockAsync(a, section))));
+    expect(most).toBe(1);
+    expect(heap.view(a).getUint32(0, true)).toBe(20);
+    heap.lock(a);
+    expectCode(() => heap.lock(a), 'EDEADLK');
+    heap.unlock(a);
+    heap.decref(a);
+    expectClean(heap);
+  });
+
   it('a BrcError, not a hang, for withLockAsync of a handle that is not an object', async () => {
     const heap = await heapFor();
     await expect(heap.withLockAsync(16, async () => 0)).rejects.toBeInstanceOf(BrcError);
