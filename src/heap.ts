@@ -426,6 +426,9 @@ export class Heap {
    */
   async spawn(worker: WorkerSource, options: SpawnOptions = {}): Promise<HeapThread> {
     this.#check.open('spawn');
+    if (options === null || typeof options !== 'object') {
+      throw new BrcError('EINVAL', `spawn: the options must be an object ({ workerData, timeoutMs, ... }), not ${options === null ? 'null' : typeof options}`);
+    }
     if (!this.shared) throw new BrcError('ENOTSHARED', `spawn: ${NOT_SHARED_MESSAGE}`);
     if (this.#joined) {
       throw new BrcError('ENESTED', 'spawn: a worker cannot spawn threads of its own (terminating it would end them without a ' +

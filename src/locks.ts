@@ -23,6 +23,8 @@ export class Locks {
   readonly #views: HeapViews;
   /** Per object address: the tail of this thread's queue of async sections (each resolves when its section ends). */
   readonly #sections = new Map<number, Promise<void>>();
+  /** Per object address: a withLock whose function returned a promise holds the lock until this resolves. */
+  readonly #promised = new Map<number, Promise<void>>();
 
   constructor(raw: BrcExports, check: Checker, views: HeapViews) {
     this.#raw = raw;
@@ -30,10 +32,11 @@ export class Locks {
     this.#views = views;
   }
 
-  lock(handle: number): void {
-    const address = this.#check.handle(handle, 'lock');
-    const rc = this.#check.trap('lock', handle, () => this.#raw.brc_lock(address));
-    if (rc !== 0) throw lockError(rc, 'lock', handle);
+  /** `what`: the call to name in errors (withLock takes the lock through here). */
+  lock(handle: number, what = 'lock'): void {
+    const address = this.#check.handle(handle, what);
+    const rc = this.#check.trap(what, handle, () => this.#raw.brc_lock(address));
+    if (rc !== 0) throw lockError(rc, what, handle);
   }
 
   tryLock(handle: number): boolean {
@@ -55,8 +58,9 @@ export class Locks {
    * is held until the promise settles, and the result is that promise.
    */
   withLock<T>(handle: number, fn: () => T): T {
+    checkFunction(fn, 'withLock', handle);
     if (isAsyncFunction(fn)) return this.withLockAsync(handle, fn as () => Promise<unknown>) as T;
-    this.lock(handle);
+    this.lock(handle, 'withLock');
     let result: T;
     try {
       result = fn();
@@ -67,7 +71,12 @@ export class Locks {
     if (isThenable(result)) {
       // held across the await, like an async section: later async sections of this thread queue behind it
       const settled = Promise.resolve(result).finally(() => this.unlock(handle));
-      this.#enqueue(handle >>> 0, settled.then(() => undefined, () => undefined));
+      const released = settled.then(() => undefined, () => undefined);
+      this.#enqueue(handle >>> 0, released);
+      // async sections of this thread queued before it find the lock held by this thread: they wait for this
+      // hold to end (#acquire), not EDEADLK
+      this.#promised.set(handle >>> 0, released);
+      void released.then(() => { if (this.#promised.get(handle >>> 0) === released) this.#promised.delete(handle >>> 0); });
       return settled as T;
     }
     this.unlock(handle);
@@ -77,6 +86,7 @@ export class Locks {
   /** Runs `fn` holding the lock across its awaits, without ever blocking this thread's event loop. */
   async withLockAsync<T>(handle: number, fn: () => T | Promise<T>): Promise<Awaited<T>> {
     const address = this.#check.handle(handle, 'withLockAsync');
+    checkFunction(fn, 'withLockAsync', handle);
     let done!: () => void;
     const previous = this.#enqueue(address, new Promise<void>((resolve) => { done = resolve; }));
     try {
@@ -103,12 +113,24 @@ export class Locks {
 
   /** Takes the lock without blocking: try, and while another thread holds it, sleep asynchronously on its word. */
   async #acquire(address: number, handle: number): Promise<void> {
-    for (;;) {
+    for (let slept = false; ; slept = true) {
       this.#check.handle(handle, 'withLockAsync'); // the object may have been freed meanwhile (by a bug elsewhere)
       const rc = this.#raw.brc_try_lock(address);
-      if (rc === 0) return;
+      if (rc === 0) {
+        // Taken after a sleep: other threads may still sleep on the word (an unlock wakes one waiter and clears
+        // LINK_WAITERS), so set the mark again, as the core's objectLock does when it takes the lock after
+        // sleeping; else our unlock would wake nobody and they would sleep forever. (While we hold the lock,
+        // brc_lock_wait_word only sets LINK_WAITERS.)
+        if (slept) this.#raw.brc_lock_wait_word(address);
+        return;
+      }
       if (rc !== LAYOUT.EBUSY) throw lockError(rc, 'withLockAsync', handle);
-      if (this.#raw.brc_holds_lock(address) === 1) throw lockError(LAYOUT.EDEADLK, 'withLockAsync', handle);
+      if (this.#raw.brc_holds_lock(address) === 1) {
+        const promised = this.#promised.get(address);
+        if (promised === undefined) throw lockError(LAYOUT.EDEADLK, 'withLockAsync', handle);
+        await promised; // held by this thread's withLock of a promise-returning function: wait for its end
+        continue;
+      }
       const word = this.#raw.brc_lock_wait_word(address) >>> 0;
       if (word === 0) continue; // released meanwhile
       await sleepOnWord(this.#views, (address + LAYOUT.H_LINK) >>> 2, word);
@@ -118,6 +140,12 @@ export class Locks {
 
 function lockError(rc: number, what: string, handle: number): BrcError {
   return coreError(rc, `${what}(${handleName(handle)})`, handle);
+}
+
+function checkFunction(fn: unknown, what: string, handle: number): void {
+  if (typeof fn !== 'function') {
+    throw new BrcError('EINVAL', `${what}(${handleName(handle)}, ${typeof fn}): the second argument must be the function to run holding the lock`, { handle });
+  }
 }
 
 function isAsyncFunction(fn: unknown): boolean {

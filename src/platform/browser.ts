@@ -93,7 +93,9 @@ const WATCHDOG_BROWSER = `${WATCHDOG_CORE}
 self.onmessage = ({ data }) => {
   if (data.share) return start(data.share);
   navigator.locks.request(data.name, () => {
-    if (dead(data.tid, data.generation)) postMessage({ tid: data.tid, generation: data.generation });
+    // tell the spawner whether we detached it or it had detached itself (self.close()): browsers give no 'exit'
+    dead(data.tid, data.generation);
+    postMessage({ tid: data.tid, generation: data.generation });
   });
 };
 `;

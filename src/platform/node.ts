@@ -58,7 +58,12 @@ function createWorker(source: WorkerSource, message: ShareMessage, transfer: rea
   const transferList = transfer as unknown as Transferable[];
   if (typeof source === 'string' || source instanceof URL) {
     // spawn creates it: the heap travels in workerData, available before the worker's code runs
-    return new Worker(source, { ...options.nodeOptions, workerData: { [SHARE_KEY]: message }, transferList });
+    try {
+      return new Worker(source, { ...options.nodeOptions, workerData: { [SHARE_KEY]: message }, transferList });
+    } catch (error) {
+      // e.g. a path that is neither absolute nor ./-relative, or bad nodeOptions: Node's own TypeError
+      throw new BrcError('EINVAL', `spawn(${String(source)}): cannot start the worker: ${String((error as Error)?.message ?? error)}`, { cause: error });
+    }
   }
   const worker = typeof source === 'function' ? source() : source;
   if (!(worker instanceof Worker)) {

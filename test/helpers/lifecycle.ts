@@ -1,0 +1,101 @@
+// Helpers for the lifecycle, lock, memory and error tests (issues 10 and 11): heaps closed after each test, a
+// request/answer exchange with test/fixtures/lifecycle/worker.mjs, BrcError expectations, and child processes.
+import { afterEach, expect } from 'vitest';
+import { spawn } from 'node:child_process';
+import { Heap, BrcError, type HeapOptions, type HeapThread } from 'biasrc';
+
+export const lifecycleWorker = new URL('../fixtures/lifecycle/worker.mjs', import.meta.url);
+export const fixture = (name: string) => new URL(`../fixtures/lifecycle/${name}`, import.meta.url);
+
+/** Heap.create (debug build, small memory, by default) for tests; every heap made is closed after each test. */
+export function heapsClosedAfterEach(): (options?: HeapOptions) => Promise<Heap> {
+  const heaps: Heap[] = [];
+  afterEach(async () => {
+    for (const heap of heaps.splice(0)) await heap.close();
+  });
+  return async (options = {}) => {
+    const heap = await Heap.create({ debug: true, ...options, memory: { initialMiB: 1, maximumMiB: 64, ...options.memory } });
+    heaps.push(heap);
+    return heap;
+  };
+}
+
+/** The first message from `thread` that has the property `key` (posting `message` first, if given). */
+export function answer<T = any>(thread: HeapThread, key: string, message?: unknown): Promise<T> {
+  return new Promise((resolve) => {
+    const on = (m: any) => {
+      if (m === null || typeof m !== 'object' || !(key in m)) return;
+      thread.off('message', on);
+      resolve(m as T);
+    };
+    thread.on('message', on);
+    if (message !== undefined) thread.postMessage(message);
+  });
+}
+
+/** Runs `fn`, expects a BrcError with `code` (and a message matching `message`); returns it. */
+export function expectCode(fn: () => unknown, code: string, message?: RegExp): BrcError {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught, `expected BrcError ${code}`).toBeInstanceOf(BrcError);
+  expect((caught as BrcError).code, (caught as BrcError).message).toBe(code);
+  if (message) expect((caught as BrcError).message).toMatch(message);
+  return caught as BrcError;
+}
+
+export async function expectRejection(promise: Promise<unknown>, code: string, message?: RegExp): Promise<BrcError> {
+  const caught = await promise.then(() => undefined, (error: unknown) => error);
+  expect(caught, `expected a rejection with BrcError ${code}`).toBeInstanceOf(BrcError);
+  expect((caught as BrcError).code, (caught as BrcError).message).toBe(code);
+  if (message) expect((caught as BrcError).message).toMatch(message);
+  return caught as BrcError;
+}
+
+export interface NodeRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `node <script> ...args` and collects its output. `hangGuardMs` only keeps a hang of the script from hanging
+ * the test run: it kills the child, and the test then fails on its exit (no result depends on how long it took).
+ */
+export function runNode(script: URL, args: string[] = [], hangGuardMs = 90_000): Promise<NodeRun> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [script.pathname, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    const guard = setTimeout(() => child.kill('SIGKILL'), hangGuardMs);
+    child.on('exit', (code, signal) => {
+      clearTimeout(guard);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/** The JSON lines a child script printed. */
+export function jsonLines<T = any>(run: NodeRun): T[] {
+  return run.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as T);
+}
+
+/** The locks thread `tid`'s record lists as held (its lock table: layout offsets, as test/stress/records.mjs reads it). */
+export function lockTable(heap: Heap, tid: number): number[] {
+  const L = heap.layout;
+  const u32 = new Uint32Array(heap.memory.buffer);
+  const record = (heap.raw.brc_queue_address(tid) >>> 0) - L.R_QUEUE;
+  const held = u32[(record + L.R_LOCKS_HELD) >>> 2];
+  return Array.from(u32.subarray((record + L.R_LOCK_TABLE) >>> 2, ((record + L.R_LOCK_TABLE) >>> 2) + held));
+}
+
+/** Live objects counted exactly (every queue merged first), and verify() clean: how every test here ends. */
+export function expectClean(heap: Heap, liveObjects = 0): void {
+  expect(heap.stats({ exact: true }).liveObjects).toBe(liveObjects);
+  heap.verify();
+}
