@@ -31,7 +31,7 @@ export const E_MERGED_OWNED: i32 = 105; // MERGED set while a tid still owns the
 export const E_DEAD_REFERENCE: i32 = 106; // a live object with a total count of zero, or a slot naming a freed object
 export const E_PAGE_CORRUPT: i32 = 107; // a page header or free list is inconsistent
 export const E_COUNT_MISMATCH: i32 = 108; // live blocks or objects differ from the allocation counters
-export const E_LOCK_HELD: i32 = 109; // an object freed while locked
+export const E_LOCK_HELD: i32 = 109; // reserved: no longer reported (an object freed while another thread holds its lock waits for its unlock)
 export const E_OWNER_GONE: i32 = 110; // an object owned by a tid that is not attached
 
 let lastError: i32 = 0;

@@ -284,8 +284,10 @@ const LOCK_TRY = 1;
 const LOCK_RELEASE = 2;
 
 function lockCall(handle: usize, op: i32): i32 {
-  checkObject(handle);
   if (myTid == 0) return setError(ENOTATTACHED, handle); // the lock table is in our record
+  // an unlock may name an object freed while we held its lock (its last reference went in another thread): its block
+  // waits, locked, for this unlock (queue.ts releaseObjectBlock), and our lock table says it is one of ours
+  if (op != LOCK_RELEASE || !holdsLock(handle)) checkObject(handle);
   let obj = handle;
   enterOp(); // objectLock leaves the operation while it sleeps (park.ts)
   let rc = op == LOCK_WAIT ? objectLock(obj) : op == LOCK_TRY ? objectTryLock(obj) : objectUnlock(obj);
@@ -306,9 +308,9 @@ export function brc_lock_word_address(handle: usize): usize {
 
 /** 1 if this thread holds the object's lock, else 0. */
 export function brc_holds_lock(handle: usize): i32 {
+  if (myTid != 0 && holdsLock(handle)) return 1; // (also an object freed while we hold it: its block waits for us)
   checkObject(handle);
-  let obj = handle;
-  return (atomic.load<u32>(obj + H_LINK) & LINK_LOCKED) != 0 && holdsLock(obj) ? 1 : 0;
+  return 0;
 }
 
 export function brc_immortalize(handle: usize): void {

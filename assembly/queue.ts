@@ -171,7 +171,7 @@ export function drainFrees(): void {
  */
 function releaseObjectBlock(obj: usize): void {
   let ours = forgetLock(obj);
-  checkFreeable(obj, ours);
+  checkFreeable(obj);
   if (atomic.load<i32>(obj + H_SHARED) & SHARED_WEAK) clearWeakCell(obj); // before anything can reuse the block
   bumpGeneration(obj); // a handle to this object is stale from now on (validation compares generations)
   countStat(R_OBJECTS_FREED);

@@ -27,7 +27,7 @@ import {
   SHARED_SATURATED, SHARED_SHIFT, SHARED_WEAK, SHARED_FLAGS, R_STATE, STATE_ACTIVE, STATE_MASK, LINK_LOCKED,
 } from "./layout";
 import { DEBUG } from "./config";
-import { E_BIASED_NEGATIVE, E_DOUBLE_FREE, E_LOCK_HELD, E_NOT_OWNER, E_SHARED_NEGATIVE, EFREED, fail } from "./errors";
+import { E_BIASED_NEGATIVE, E_DOUBLE_FREE, E_NOT_OWNER, E_SHARED_NEGATIVE, EFREED, fail } from "./errors";
 import { countStat, myTid, myTidHigh, recordOf } from "./instance";
 import { worldHeldByMe } from "./safepoint";
 import { enqueue, scheduleFree } from "./queue";
@@ -314,11 +314,13 @@ export function tryIncref(obj: usize): bool {
   return false; // not reached
 }
 
-/** Debug build: an object about to be freed must be live (else: double free) and not locked by another thread. */
-export function checkFreeable(obj: usize, lockedByUs: bool): void {
+/**
+ * Debug build: an object about to be freed must be live (else: double free). It may be locked by another thread,
+ * which then released its last reference while holding the lock (or never held one): the block waits for that
+ * thread's unlock (queue.ts releaseObjectBlock), so that is no corruption.
+ */
+export function checkFreeable(obj: usize): void {
   if (DEBUG) {
-    let w = atomic.load<u32>(obj + H_LINK); // debug check: the freeing thread holds the last reference
-    if ((w & LINK_LIVE) == 0) fail(E_DOUBLE_FREE, obj);
-    if ((w & LINK_LOCKED) != 0 && !lockedByUs) fail(E_LOCK_HELD, obj);
+    if ((atomic.load<u32>(obj + H_LINK) & LINK_LIVE) == 0) fail(E_DOUBLE_FREE, obj);
   }
 }

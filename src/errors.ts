@@ -36,7 +36,7 @@ const DESCRIPTIONS: Record<WasmErrorName, string> = {
   E_DEAD_REFERENCE: 'invariant broken: a live object with a zero count, or a slot naming a freed object',
   E_PAGE_CORRUPT: 'invariant broken: a page header or free list is inconsistent',
   E_COUNT_MISMATCH: 'invariant broken: live blocks or objects differ from the allocation counters',
-  E_LOCK_HELD: 'invariant broken: object freed while locked',
+  E_LOCK_HELD: 'reserved: no longer reported',
   E_OWNER_GONE: 'invariant broken: an object or page owned by a thread that is not attached',
 };
 

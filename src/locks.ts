@@ -48,7 +48,15 @@ export class Locks {
   }
 
   unlock(handle: number): void {
-    const address = this.#check.handle(handle, 'unlock');
+    let address: number;
+    try {
+      address = this.#check.handle(handle, 'unlock');
+    } catch (error) {
+      // The object was freed while we held its lock: we released our last reference inside the critical section and
+      // another thread's release freed it. Its block waits, locked, for this unlock (docs/ABI.md "Reference rules").
+      if (!(error instanceof BrcError) || error.code !== 'EFREED' || this.#raw.brc_holds_lock(handle >>> 0) !== 1) throw error;
+      address = handle >>> 0;
+    }
     const rc = this.#raw.brc_unlock(address);
     if (rc !== 0) throw lockError(rc, 'unlock', handle);
   }

@@ -104,14 +104,12 @@ describe('issue 10.4: freeing an object one holds locked', () => {
 });
 
 describe('issue 10.4: the last reference to an object another thread owns, released while locked (checked mode)', () => {
-  // KNOWN DEFECT (reported, not fixed here). checked decref refuses (EBUSY) only a decrement that frees the object
-  // at once. When another thread owns it, the decrement is queued for the owner, and the owner frees it in its next
-  // merge while we still hold the lock: in the debug build the owner traps inside that merge (E_LOCK_HELD: its
-  // worker dies mid-operation and verify() then finds E_DEAD_REFERENCE); in the release build the block is kept
-  // locked and our unlock() is EFREED, so checked code can never release it (withLock throws EFREED after fn).
-  // Expected: EBUSY at the decref, or the free waits for our unlock. Remove `.fails` once fixed.
+  // Checked decref refuses (EBUSY) only a decrement that frees the object at once. When another thread owns it,
+  // the decrement is queued for the owner, and the owner frees it in its next merge while we still hold the lock:
+  // the block then waits, locked, for our unlock, which frees it. (It used to trap the owner in the debug build,
+  // and leave the block locked for good in the release build, since a checked unlock refused the freed handle.)
   for (const { name, debug } of builds) {
-    it.fails(`${name}: the owner does not fail, our unlock works, nothing is left`, async () => {
+    it(`${name}: the owner does not fail, our unlock works, nothing is left`, async () => {
       const heap = await heapFor({ debug });
       const thread = await heap.spawn(lifecycleWorker);
       const errors: string[] = [];
