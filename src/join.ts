@@ -7,7 +7,7 @@
 import { BrcError } from './errors.js';
 import { Heap, detachNow } from './heap.js';
 import { threadPlatform } from './platform.js';
-import type { JoinReport } from './thread.js';
+import { JOIN_CLAIMED, JOIN_FAILED, type JoinReport } from './thread.js';
 
 export { Heap, BrcError };
 
@@ -24,11 +24,18 @@ async function join(): Promise<Heap> {
   const message = await platform.receiveShare();
   const report = (r: JoinReport) => message.port.postMessage(r);
   let heap: Heap;
+  const cell = message.join;
+  if (Atomics.compareExchange(cell, 0, 0, JOIN_CLAIMED) !== 0) {
+    throw new BrcError('ETIMEDOUT', 'joinHeap: the spawning thread stopped waiting for this worker (its spawn timed out)');
+  }
   try {
     heap = await Heap.join(message.share);
+    Atomics.store(cell, 1, heap.raw.brc_thread_generation(heap.tid));
+    Atomics.store(cell, 0, heap.tid); // after the generation: the spawner reads the tid first
     // held before the spawner hears of us: the watchdog learns we are gone when it is released
     await platform.holdLifeline(message.lifeline);
   } catch (error) {
+    if (Atomics.load(cell, 0) === JOIN_CLAIMED) Atomics.store(cell, 0, JOIN_FAILED);
     const e = error instanceof BrcError ? error : new BrcError('EINVAL', String(error));
     report({ type: 'failed', code: e.code, message: e.message });
     throw e;

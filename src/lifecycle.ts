@@ -21,8 +21,8 @@ import { LAYOUT } from './layout.js';
 import type { WorkerSource } from './host.js';
 import { threadPlatform, type StartedWorker, type Watchdog } from './platform.js';
 import {
-  HeapThread, describeWorker, joinFailure, joinHint, type HeapShare, type JoinReport, type ShareMessage, type SpawnOptions,
-  type TerminateOptions,
+  HeapThread, JOIN_CANCELLED, JOIN_CLAIMED, describeWorker, joinFailure, joinHint, type HeapShare, type JoinReport,
+  type ShareMessage, type SpawnOptions, type TerminateOptions,
 } from './thread.js';
 import type { BrcExports } from './generated/abi.js';
 
@@ -63,9 +63,10 @@ export class ThreadGroup {
     this.#watchdog ??= platform.watchdog(share, (tid, generation) => this.#ended(tid, generation, 0, true));
     const lifeline = this.#watchdog.lifeline();
     const { port1, port2 } = new MessageChannel();
-    const message: ShareMessage = { share, port: port2, workerData: options.workerData, lifeline: lifeline.lifeline };
+    const join = new Int32Array(new SharedArrayBuffer(8));
+    const message: ShareMessage = { share, port: port2, workerData: options.workerData, lifeline: lifeline.lifeline, join };
     const worker = platform.start(source, message, [port2, ...lifeline.transfer], options);
-    const report = await this.#awaitJoin(worker, port1 as MessagePort, source, options.timeoutMs ?? SPAWN_TIMEOUT_MS);
+    const report = await this.#awaitJoin(worker, port1 as MessagePort, source, options.timeoutMs ?? SPAWN_TIMEOUT_MS, join);
     const thread = new HeapThread({
       tid: report.tid, generation: report.generation, control: worker,
       kill: (terminate) => this.#kill(thread, worker, terminate),
@@ -83,7 +84,7 @@ export class ThreadGroup {
   }
 
   /** Waits for the worker's join report; everything it listened to is removed again, whatever the outcome. */
-  async #awaitJoin(worker: StartedWorker, port: MessagePort, source: WorkerSource, timeoutMs: number): Promise<JoinReport & { type: 'attached' }> {
+  async #awaitJoin(worker: StartedWorker, port: MessagePort, source: WorkerSource, timeoutMs: number, join: Int32Array): Promise<JoinReport & { type: 'attached' }> {
     let started = false;
     const unlisten: (() => void)[] = [];
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -98,7 +99,11 @@ export class ThreadGroup {
     for (const off of unlisten) off();
     port.close();
     if (report instanceof Error || report?.type !== 'attached') {
-      await worker.terminate();
+      const joinedLate = await this.#cancelJoin(worker, join);
+      if (joinedLate && report instanceof BrcError && report.code === 'ETIMEDOUT') {
+        throw new BrcError('ETIMEDOUT', `spawn(${describeWorker(source)}): the worker joined the heap, but not before the ${timeoutMs} ms ` +
+          'timeout (this thread was busy, or the worker slow to start); it was ended and detached again: raise spawn\'s timeoutMs');
+      }
       if (report instanceof BrcError) throw report;
       if (report instanceof Error) {
         throw new BrcError('EINVAL', `spawn(${describeWorker(source)}): the worker failed before it joined the heap: ${report.message} (${joinHint(source)})`, { cause: report });
@@ -106,6 +111,33 @@ export class ThreadGroup {
       throw joinFailure(report, `spawn(${describeWorker(source)}): the worker ended before it joined the heap (${joinHint(source)})`);
     }
     return report;
+  }
+
+  /**
+   * A spawn that gave up (timeout, error, early exit): makes sure its worker is ended and attached to nothing. If
+   * the worker has not claimed the join cell, the cancel stops it from ever attaching; if it has, it is (about to
+   * be) attached, and it is ended as terminate() ends a thread: stopped at a safe point, terminated, detached.
+   * Returns whether it had attached.
+   */
+  async #cancelJoin(worker: StartedWorker, join: Int32Array): Promise<boolean> {
+    if (Atomics.compareExchange(join, 0, 0, JOIN_CANCELLED) === 0) {
+      await worker.terminate();
+      return false;
+    }
+    // claimed: attaching takes one instantiation and one call, so this wait is short (and bounded all the same)
+    for (const deadline = Date.now() + STOP_TIMEOUT_MS; Atomics.load(join, 0) === JOIN_CLAIMED && Date.now() < deadline;) {
+      await new Promise((resolve) => setTimeout(resolve, STOP_POLL_MS));
+    }
+    const tid = Atomics.load(join, 0);
+    if (tid <= 0) {
+      await worker.terminate(); // its attach failed (it said so), or it never finished
+      return false;
+    }
+    const generation = Atomics.load(join, 1);
+    await this.#stop(tid, generation, STOP_TIMEOUT_MS);
+    await worker.terminate();
+    this.#raw.brc_thread_detach_dead(tid, generation); // ENOTATTACHED if it detached itself on its way out
+    return true;
   }
 
   /** Threads started here that are still running. */

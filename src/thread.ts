@@ -56,7 +56,18 @@ export interface ShareMessage {
   port: { postMessage(message: unknown): void };
   workerData: unknown;
   lifeline: Lifeline;
+  /**
+   * The join handshake in shared memory, so that a spawn that gives up never leaves an attached thread behind:
+   * [state, generation]. The worker claims it (0 -> JOIN_CLAIMED) before it attaches and stores its tid there
+   * after (generation first); a spawn that times out cancels it (0 -> JOIN_CANCELLED), or, if the worker claimed
+   * it first, waits for the tid and ends that thread as terminate() would (lifecycle.ts).
+   */
+  join: Int32Array;
 }
+
+export const JOIN_CANCELLED = -1;
+export const JOIN_CLAIMED = -2;
+export const JOIN_FAILED = -3;
 
 /** What the worker reports on the private port. */
 export type JoinReport = { type: 'attached'; tid: number; generation: number } | { type: 'failed'; code: BrcErrorCode; message: string };

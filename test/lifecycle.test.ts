@@ -3,7 +3,7 @@
 // gives. Nothing here depends on timing or on the order in which workers start.
 import { describe, expect, it } from 'vitest';
 import { once } from 'node:events';
-import { Heap, LAYOUT, STAT_NAMES, type Handle } from 'biasrc';
+import { BrcError, Heap, LAYOUT, STAT_NAMES, type Handle } from 'biasrc';
 import {
   answer, expectClean, expectCode, expectRejection, fixture, heapsClosedAfterEach, lifecycleWorker, runNode,
 } from './helpers/lifecycle.js';
@@ -129,12 +129,11 @@ describe('issue 11.5: worker lifecycle', () => {
     expectClean(heap);
   });
 
-  // KNOWN DEFECT (reported, not fixed here): when spawn's timer fires after the worker attached but before its join
-  // report was read (this thread busy past the deadline), spawn rejects ETIMEDOUT saying the worker "did not start"
-  // (is the URL right?) and terminates it without detaching it: its tid stays attached for good, even after close().
-  // The setup waits for the deadline on purpose (timers run before port messages); the outcome does not depend on
-  // timing. Remove `.fails` once fixed.
-  it.fails('a spawn that times out after the worker attached leaves no thread attached', async () => {
+  // When spawn's timer fires after the worker attached but before its join report was read (this thread busy past
+  // the deadline), the worker is ended and detached (the join cell tells its tid), and the error says it joined
+  // late. (It used to say "did not start", and leave the tid attached for good.) The setup waits for the deadline on
+  // purpose (timers run before port messages); the outcome does not depend on timing.
+  it('a spawn that times out after the worker attached leaves no thread attached', async () => {
     const left: number[] = [];
     for (let round = 0; round < 3; round++) { // (three rounds: the leak in any one fails the test)
       const heap = await Heap.create({ debug: true, memory: { initialMiB: 1, maximumMiB: 32 } });
@@ -143,7 +142,10 @@ describe('issue 11.5: worker lifecycle', () => {
       const pause = new Int32Array(new SharedArrayBuffer(4));
       // busy here until the worker attached and the deadline passed
       while (heap.raw.brc_stat(LAYOUT.STAT_THREADS) < 2 || Date.now() - started < 100) Atomics.wait(pause, 0, 0, 5);
-      await outcome;
+      const error = await outcome;
+      expect(error).toBeInstanceOf(BrcError);
+      expect((error as BrcError).message).toMatch(/the worker joined the heap, but not before the 50 ms timeout/);
+      expect(heap.raw.brc_stat(LAYOUT.STAT_THREADS)).toBe(1);
       await heap.close();
       left.push(heap.raw.brc_stat(LAYOUT.STAT_THREADS));
     }
