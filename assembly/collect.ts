@@ -27,7 +27,7 @@
 // Layer 9: imports the heap walk, the counts, the queues, objects and the weak table.
 
 import {
-  GLOBAL_BASE, G_GC_ALLOCATIONS, G_GC_COLLECTIONS, G_GC_FREED, G_GC_LONGEST_PAUSE, G_GC_SCANNED, G_WORLD,
+  GLOBAL_BASE, G_GC_ALLOCATIONS, G_GC_COLLECTIONS, G_GC_FREED, G_GC_LONGEST_PAUSE, G_GC_SCANNED, G_WORLD, R_ALLOCATIONS,
   ATTENTION_EPOCH_SHIFT, ATTENTION_PAUSE, ATTENTION_STOP, G_WORLD_EPOCH, H_LINK, H_LOCAL, H_SHARED, H_TID, HEAP_OBJECT, HEAP_RAW, LINK_BITS, LINK_LIVE, LOCAL_IMMORTAL,
   R_ATTENTION, R_BORROWED, R_PAUSED, R_QUEUE, R_STATE, R_STOPPED, SHARED_MERGED, SHARED_QUEUED, SHARED_SATURATED,
   SHARED_SHIFT, SHARED_WEAK, STATE_FREE, STATE_GEN_SHIFT, STATE_HELPED, STATE_MASK, STATE_PARKED,
@@ -164,7 +164,10 @@ export function collectCycles(): i64 {
   store<u32>(g + G_GC_COLLECTIONS, load<u32>(g + G_GC_COLLECTIONS) + 1);
   store<u64>(g + G_GC_SCANNED, load<u64>(g + G_GC_SCANNED) + scanned);
   store<u64>(g + G_GC_FREED, load<u64>(g + G_GC_FREED) + <u64>freed);
+  // the threshold counts from here: the heap-wide sum, and each thread's batch not yet added to it (every other
+  // thread is held at a safe point, outside allocation, so its record's counter holds still)
   atomic.store<u32>(g + G_GC_ALLOCATIONS, 0);
+  for (let tid: u32 = 0; tid <= maxThreads; tid++) store<u32>(recordOf(tid) + R_ALLOCATIONS, 0);
   return freed;
 }
 

@@ -244,7 +244,8 @@ export class Heap {
   /**
    * The payload bytes (zeroed when the object was made; `length` is the usable size, at least what you asked for).
    * In the threaded build the view stays valid for the object's life. In the single-thread build the memory's
-   * buffer is replaced when it grows (any alloc may grow it), and views made before read as empty: make a new one.
+   * buffer is replaced when it grows (any alloc may grow it), and views made before are detached (this one then
+   * reads as empty; a DataView throws a TypeError): make a new one.
    */
   bytes(handle: Handle): Uint8Array {
     const address = this.#check.handle(handle, 'bytes');

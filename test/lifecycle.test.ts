@@ -283,14 +283,21 @@ describe('issue 11.6: the counts stats() gives', () => {
     });
   }
 
-  // KNOWN DEFECT (reported, not fixed here): a collection resets the shared count (G_GC_ALLOCATIONS) but not each
-  // thread's batch not yet added to it (R_ALLOCATIONS, up to GC_ALLOCATION_BATCH - 1 per thread), which the stat
-  // includes: right after a collection it still counts allocations made before it. Remove `.fails` once fixed.
-  it.fails('allocationsSinceCollection is 0 right after a collection', async () => {
+  // A collection resets the shared count (G_GC_ALLOCATIONS) and each thread's batch not yet added to it
+  // (R_ALLOCATIONS, up to GC_ALLOCATION_BATCH - 1 per thread, which the stat includes): ours and a worker's here.
+  it('allocationsSinceCollection is 0 right after a collection, counting every thread\'s unflushed batch', async () => {
     const heap = await heapFor();
     for (let i = 0; i < 13; i++) heap.decref(heap.alloc(0));
+    const thread = await heap.spawn(lifecycleWorker);
+    const { handles } = await answer<{ handles: Handle[] }>(thread, 'handles', { op: 'fill', count: 7, bytes: 8 });
+    expect(heap.stats().allocationsSinceCollection).toBe(20);
     heap.collectCycles();
     expect(heap.stats().allocationsSinceCollection).toBe(0);
+    heap.decref(heap.alloc(0));
+    expect(heap.stats().allocationsSinceCollection).toBe(1);
+    for (const h of handles) heap.decref(h);
+    await thread.terminate();
+    expectClean(heap);
   });
 
   it('orphans: a worker that simply ends leaves none, however it ends', async () => {
