@@ -35,6 +35,18 @@ describe('the release build under the same stress', () => {
   }, 60_000);
 });
 
+describe('killed workers whose loops are mostly owner pairs from JavaScript (release build: the JS fast path)', () => {
+  for (let run = 0; run < 3; run++) {
+    const seed = baseSeed + 60 + run;
+    it(`seed ${seed}: one worker stopped by terminate(), one killed by worker_threads inside its JS pair loop`, async () => {
+      const report = await stressRun({ seed, workers: 3, ms: 500, kills: 1, jsKills: 1, pairShare: 0.5, debug: false });
+      expect(report.killed).toBe(2);
+      expect(report.liveObjects).toBe(report.expectedLive); // the killed loop's object stays, owned by the dead
+      expect(report.orphans).toBeGreaterThanOrEqual(1);
+    }, 60_000);
+  }
+});
+
 describe('killed workers', () => {
   for (let run = 0; run < 10; run++) {
     const seed = baseSeed + 100 + run;

@@ -8,14 +8,23 @@ import { createShared, Player, rng, HELD_CAPACITY, PHASE_RUN, PHASE_STOP, PHASE_
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-export async function stressRun({ seed, workers = 4, ms = 1000, kills = 0, debug = true, log = () => {} }) {
+// `pairShare` makes that share of every thread's steps loops of owner incref/decref pairs (the JS fast path).
+// `jsKills` more workers are killed inside such a loop, with worker_threads' own terminate(): no stop handshake, so
+// the kill lands at an arbitrary point of the JS fast path (release build only: the debug build always calls in).
+export async function stressRun({ seed, workers = 4, ms = 1000, kills = 0, jsKills = 0, pairShare = 0, debug = true, log = () => {} }) {
+  if (jsKills > 0 && debug) throw new Error('stressRun: jsKills needs the release build (the debug build has no JS fast path)');
   const heap = await Heap.create({ debug, maxThreads: workers + 2, memory: { initialMiB: 8, maximumMiB: 512 } });
   const rand = rng(seed);
   const threads = workers + 1; // index 0 is the main thread
   const shared = createShared(threads);
   const everyone = [...Array(threads).keys()];
-  const spawned = await Promise.all(Array.from({ length: workers }, (_, w) => heap.spawn(new URL('./worker.mjs', import.meta.url), {
-    workerData: { shared, index: w + 1, seed: seed * 31 + w + 1, peers: everyone.filter((i) => i !== w + 1) },
+  const { Worker } = await import('node:worker_threads');
+  const rawWorkers = [];
+  const spawned = await Promise.all(Array.from({ length: workers }, (_, w) => heap.spawn(() => {
+    rawWorkers[w] = new Worker(new URL('./worker.mjs', import.meta.url));
+    return rawWorkers[w];
+  }, {
+    workerData: { shared, index: w + 1, seed: seed * 31 + w + 1, peers: everyone.filter((i) => i !== w + 1), pairShare },
   })));
   // a worker that throws would leave the others waiting for it: fail the run at once, with its error
   let workerError = null;
@@ -42,16 +51,15 @@ export async function stressRun({ seed, workers = 4, ms = 1000, kills = 0, debug
     }
   };
   await waitFor(() => Atomics.load(shared.control, ARRIVED) >= workers, 'waiting for the workers to arrive');
-  const main = new Player(heap, shared, 0, rng(seed * 31));
-  const { Worker } = await import('node:worker_threads');
+  const main = new Player(heap, shared, 0, rng(seed * 31), pairShare);
   const watchdog = new Worker(new URL('./watchdog.mjs', import.meta.url), {
     workerData: { module: heap.module, memory: heap.memory, shared, stallMs: 20_000, seed },
   });
   watchdog.unref();
-  const killAt = Array.from({ length: kills }, () => Math.floor(rand() * ms * 0.8));
+  const killAt = Array.from({ length: kills + jsKills }, () => Math.floor(rand() * ms * 0.8));
   const victims = new Set();
-  while (victims.size < kills) victims.add(1 + Math.floor(rand() * workers));
-  const victimList = [...victims];
+  while (victims.size < kills + jsKills) victims.add(1 + Math.floor(rand() * workers));
+  const victimList = [...victims]; // the first `kills` with the stop handshake, the rest inside a JS pair loop
   const dead = [];
   Atomics.store(shared.control, 0, PHASE_RUN);
   Atomics.notify(shared.control, 0);
@@ -68,6 +76,19 @@ export async function stressRun({ seed, workers = 4, ms = 1000, kills = 0, debug
     for (let k = 0; k < victimList.length; k++) {
       if (killAt[k] <= elapsed && !dead.includes(victimList[k])) {
         const thread = spawned[victimList[k] - 1];
+        if (k >= kills) {
+          // in pure JavaScript, owner pairs only: killed there, at whatever instruction it is, and detached
+          const v = victimList[k];
+          Atomics.store(shared.spin, v * 2, 1);
+          for (let spins = 0; spins < 20_000 && Atomics.load(shared.spin, v * 2 + 1) === 0; spins++) await sleep(1);
+          if (Atomics.load(shared.spin, v * 2 + 1) === 0) throw diagnose(`waiting for worker ${v} to spin in JS`);
+          await sleep(1 + Math.floor(rand() * 3)); // a few thousand pairs in
+          await rawWorkers[v - 1].terminate();
+          await thread.exited; // the heap saw the exit and detached it
+          dead.push(v);
+          log(`killed worker ${v} (tid ${thread.tid}) in its JS pair loop at ${elapsed} ms`);
+          continue;
+        }
         // Wait until it sits at an operation boundary (or asleep in a lock wait), not merely in its own JS: its
         // held list is exact only there. terminate() alone would also accept a worker seen idle in JS, which is
         // safe for the heap but could cut this harness's bookkeeping in half.

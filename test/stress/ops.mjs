@@ -22,6 +22,8 @@ export function createShared(threads) {
     doing: new Int32Array(new SharedArrayBuffer(threads * 4)),
     heartbeat: new Int32Array(new SharedArrayBuffer(threads * 4)), // steps done, per thread
     locking: new Int32Array(new SharedArrayBuffer(threads * 4)), // the object a thread is locking, or 0
+    // the harness asks a worker to spin in pure JavaScript (owner pairs) until it is killed there: [asked, entered]
+    spin: new Int32Array(new SharedArrayBuffer(threads * 8)),
     threads,
   };
 }
@@ -41,11 +43,13 @@ export function awaitPhase(control, phase) {
 }
 
 export class Player {
-  constructor(heap, shared, index, rand) {
+  /** `pairShare`: the share of steps that are loops of owner incref/decref pairs (the JS fast path), 0 by default. */
+  constructor(heap, shared, index, rand, pairShare = 0) {
     this.heap = heap;
     this.shared = shared;
     this.index = index;
     this.rand = rand;
+    this.pairShare = pairShare;
     this.held = shared.held.subarray(index * (HELD_CAPACITY + 1), (index + 1) * (HELD_CAPACITY + 1));
     this.ops = 0;
   }
@@ -84,6 +88,10 @@ export class Player {
     this.ops++;
     this.shared.doing[this.index] = Math.floor(r * 100); // which branch below (by r), for a hang's diagnosis
     this.shared.heartbeat[this.index]++;
+    if (this.pairShare > 0 && this.count > 0 && this.rand() < this.pairShare) {
+      this.ownerPairs();
+      return;
+    }
     if (this.count === 0 || (r < 0.22 && this.count < HELD_CAPACITY)) {
       const h = heap.alloc(4 + Math.floor(this.rand() * 60), Math.floor(this.rand() * 4));
       heap.view(h).setUint32(0, Math.floor(this.rand() * LEVELS), true);
@@ -124,6 +132,43 @@ export class Player {
       this.receiveAll();
     } else {
       heap.collect();
+    }
+  }
+
+  /** 256 incref/decref pairs on a held object this thread owns (found among a few picks, or made): the JS fast path. */
+  ownerPairs() {
+    const heap = this.heap;
+    let h = 0;
+    for (let tries = 0; tries < 4 && h === 0; tries++) {
+      const candidate = this.held[this.pick()];
+      if (heap.info(candidate).owner === heap.tid) h = candidate;
+    }
+    if (h === 0) {
+      if (this.count >= HELD_CAPACITY) return;
+      h = heap.alloc(8, 0); // level 0
+      this.hold(h);
+    }
+    for (let k = 0; k < 256; k++) {
+      heap.incref(h);
+      heap.decref(h);
+    }
+  }
+
+  /**
+   * Never returns: owner pairs on a fresh object of ours, in pure JavaScript (no call into wasm while nobody sets
+   * this thread's ATTENTION), so that the harness can kill the worker at an arbitrary point of the JS fast path.
+   */
+  spinOwnerPairs() {
+    const heap = this.heap;
+    const h = heap.alloc(8, 0);
+    this.hold(h); // the held list is exact before we say we are in
+    Atomics.store(this.shared.spin, this.index * 2 + 1, 1);
+    for (;;) {
+      for (let k = 0; k < 1024; k++) {
+        heap.incref(h);
+        heap.decref(h);
+      }
+      this.shared.heartbeat[this.index]++;
     }
   }
 

@@ -4,14 +4,15 @@ import { joinHeap } from 'biasrc/worker';
 import { Player, rng, awaitPhase, PHASE_RUN, PHASE_RELEASE, PHASE_LEAVE, ARRIVED, STOPPED, RELEASED } from './ops.mjs';
 
 const heap = await joinHeap();
-const { shared, index, seed, peers } = heap.workerData;
-const player = new Player(heap, shared, index, rng(seed));
+const { shared, index, seed, peers, pairShare } = heap.workerData;
+const player = new Player(heap, shared, index, rng(seed), pairShare);
 const control = shared.control;
 Atomics.add(control, ARRIVED, 1);
 awaitPhase(control, PHASE_RUN); // the barrier: all threads start together
 try {
   while (Atomics.load(control, 0) === PHASE_RUN) {
     for (let i = 0; i < 64; i++) player.step(peers);
+    if (Atomics.load(shared.spin, index * 2) !== 0) player.spinOwnerPairs(); // until the harness kills us
   }
 } catch (error) {
   // say it here: the main thread may be unable to hear of it (stuck on what we left behind)
