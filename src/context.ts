@@ -11,8 +11,23 @@ import { BrcError, coreError, handleName } from './errors.js';
 import { closedError } from './check.js';
 import { LAYOUT } from './layout.js';
 import { HeapViews } from './views.js';
-import type { Heap } from './heap.js';
 import type { BrcExports } from './generated/abi.js';
+import type { WasmMemory } from './host.js';
+import type { Handle } from './ref.js';
+
+/**
+ * What shapes and strings use of a Heap. heap.ts hands them itself; they know it only by this, so that they sit
+ * below heap.ts (which imports them) and never import it.
+ */
+export interface HeapCore {
+  readonly raw: BrcExports;
+  readonly memory: WasmMemory;
+  readonly checked: boolean;
+  readonly shared: boolean;
+  readonly closed: boolean;
+  alloc(bytes: number, slots?: number): Handle;
+  decref(handle: Handle): void;
+}
 
 const TAG = 4294967296; // 2^32: a handle is (generation + 1) * 2^32 + address (views.ts)
 
@@ -84,7 +99,7 @@ export interface KnownShape {
 }
 
 export class Context {
-  readonly heap: Heap;
+  readonly heap: HeapCore;
   readonly raw: BrcExports;
   readonly views: HeapViews;
   readonly mem: TypedMemory;
@@ -95,7 +110,7 @@ export class Context {
   /** The shapes declared in this thread, by name (a name may be declared with several layouts). */
   readonly byName = new Map<string, KnownShape[]>();
 
-  constructor(heap: Heap) {
+  constructor(heap: HeapCore) {
     this.heap = heap;
     this.raw = heap.raw;
     this.views = new HeapViews(heap.memory);
@@ -157,10 +172,10 @@ export class Context {
   }
 }
 
-const contexts = new WeakMap<Heap, Context>();
+const contexts = new WeakMap<HeapCore, Context>();
 
 /** The context of `heap` in this thread (made on first use). */
-export function contextOf(heap: Heap): Context {
+export function contextOf(heap: HeapCore): Context {
   let context = contexts.get(heap);
   if (context === undefined) contexts.set(heap, (context = new Context(heap)));
   return context;

@@ -1,7 +1,7 @@
 /// <reference lib="esnext.disposable" preserve="true" />
 /** Ref: one reference held in a JS variable, released by `using`, `release()` or never twice. */
 
-/** An object's handle: its address in the shared memory. A plain number, so it travels in postMessage. */
+/** An object's handle: a plain number (its address, with its generation above 2^32: views.ts), so it travels in postMessage. */
 export type Handle = number;
 
 /** What a Ref needs of its heap: counting. */

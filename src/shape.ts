@@ -41,9 +41,8 @@
 import { BrcError, handleName } from './errors.js';
 import { LAYOUT } from './layout.js';
 import { tagOf } from './views.js';
-import { contextOf, describeValue, hex, STRING_ID, type Context, type TypedMemory } from './context.js';
+import { contextOf, describeValue, hex, STRING_ID, type Context, type HeapCore, type TypedMemory } from './context.js';
 import { decodeAt, fnv1a, makeString, stringPayload, type ShapeHandle, type StringHandle } from './strings.js';
-import type { Heap } from './heap.js';
 import type { Handle } from './ref.js';
 
 export type { ShapeHandle, StringHandle } from './strings.js';
@@ -1012,7 +1011,7 @@ function isDescription(value: unknown): value is ShapeDescription {
 }
 
 /** Turns a description's fields back into declaration fields, declaring the shapes it names on the way. */
-function fromDescription(heap: Heap, context: Context, description: ShapeDescription): ShapeFields {
+function fromDescription(heap: HeapCore, context: Context, description: ShapeDescription): ShapeFields {
   const fields: Record<string, FieldType> = {};
   const element = (e: DescribedElement): ElementType => {
     if (typeof e === 'string') return e;
@@ -1036,7 +1035,7 @@ function fromDescription(heap: Heap, context: Context, description: ShapeDescrip
  * heap.shape(name, fields) or heap.shape(description). Declaring the same shape again in a thread gives the same
  * Shape object.
  */
-export function declareShape<F extends ShapeFields>(heap: Heap, nameOrDescription: string | ShapeDescription<F>, fieldsArgument?: F): Shape<F> {
+export function declareShape<F extends ShapeFields>(heap: HeapCore, nameOrDescription: string | ShapeDescription<F>, fieldsArgument?: F): Shape<F> {
   const context = contextOf(heap);
   context.open('shape');
   let name: string;

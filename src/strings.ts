@@ -23,8 +23,7 @@
  */
 
 import { BrcError } from './errors.js';
-import { contextOf, describeValue, STRING_ID, type Context } from './context.js';
-import type { Heap } from './heap.js';
+import { contextOf, describeValue, STRING_ID, type Context, type HeapCore } from './context.js';
 import type { Handle } from './ref.js';
 
 declare const SHAPE_BRAND: unique symbol;
@@ -339,7 +338,7 @@ export class Strings {
 const stringTools = new WeakMap<Context, Strings>();
 
 /** heap.strings */
-export function stringsOf(heap: Heap): Strings {
+export function stringsOf(heap: HeapCore): Strings {
   const context = contextOf(heap);
   let tools = stringTools.get(context);
   if (tools === undefined) stringTools.set(context, (tools = new Strings(context)));
@@ -347,11 +346,11 @@ export function stringsOf(heap: Heap): Strings {
 }
 
 /** heap.string(text) */
-export function heapString(heap: Heap, text: string): StringHandle {
+export function heapString(heap: HeapCore, text: string): StringHandle {
   return makeString(contextOf(heap), text, 'string');
 }
 
 /** heap.readString(handle) */
-export function heapReadString(heap: Heap, handle: Handle): string {
+export function heapReadString(heap: HeapCore, handle: Handle): string {
   return stringsOf(heap).read(handle);
 }

@@ -1,4 +1,4 @@
-// The structure of assembly/ (issue: architecture): files in layers, each importing only from the layers below it,
+// The structure of assembly/ and src/ (issue: architecture): files in layers, each importing only from the layers below it,
 // the one allowed cycle being refcount <-> queue. Each file states its layer in its header ("// Layer N"); this test
 // reads the imports and fails when one runs upward or sideways, and checks docs/ARCHITECTURE.md draws the same.
 import { describe, expect, it } from 'vitest';
@@ -65,5 +65,46 @@ describe('assembly/ in layers', () => {
       const row = new RegExp(`^\\|\\s*${u.layer}\\s*\\|[^\\n]*\`${u.name}\\.ts\``, 'm');
       expect(doc, `${u.name}.ts at layer ${u.layer}`).toMatch(row);
     }
+  });
+});
+
+describe('src/ in the order docs/ARCHITECTURE.md lists it', () => {
+  const doc = readFileSync(join(root, 'docs', 'ARCHITECTURE.md'), 'utf8');
+  const section = doc.slice(doc.indexOf('## src/: the TypeScript wrapper'));
+  const order = [...section.matchAll(/^\| `([\w/.-]+\.ts)` \|/gm)].map((m) => m[1]!);
+  const src = join(root, 'src');
+  const files = readdirSync(src, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts')).map((f) => f.replaceAll('\\', '/'));
+
+  /** The src files each file imports (relative imports, type-only ones too: they are dependencies of the reader). */
+  function importsOf(file: string): string[] {
+    const source = readFileSync(join(src, file), 'utf8');
+    const dir = file.includes('/') ? file.slice(0, file.lastIndexOf('/') + 1) : '';
+    return [...source.matchAll(/^(?:import|export)\s[^;]*?\sfrom '(\.{1,2}\/[^']+)\.js';/gms)].map((m) => {
+      const parts = (dir + m[1]!).split('/');
+      const out: string[] = [];
+      for (const p of parts) { if (p === '..') out.pop(); else if (p !== '.') out.push(p); }
+      return `${out.join('/')}.ts`;
+    });
+  }
+
+  /** Imports of files listed at or below the importer: what makes the layers a reader can no longer climb. */
+  function upward(listed: string[], imports: (file: string) => string[]): string[] {
+    const at = new Map(listed.map((f, i) => [f, i]));
+    return listed.flatMap((file) => imports(file).filter((t) => !(at.get(t)! < at.get(file)!)).map((t) => `${file} imports ${t}`));
+  }
+
+  it('lists every file of src/ once', () => {
+    expect([...order].sort()).toEqual([...files].sort());
+  });
+
+  it('each file imports only files listed above it', () => {
+    expect(importsOf('heap.ts')).toEqual(expect.arrayContaining(['views.ts', 'fastpath.ts', 'shape.ts', 'ref.ts', 'wasm.ts']));
+    expect(importsOf('platform/node.ts')).toContain('platform.ts');
+    expect(upward(order, importsOf)).toEqual([]);
+  });
+
+  it('would catch an import that runs up the list', () => {
+    const withBackEdge = (file: string) => (file === 'views.ts' ? [...importsOf(file), 'heap.ts'] : importsOf(file));
+    expect(upward(order, withBackEdge)).toContain('views.ts imports heap.ts');
   });
 });
