@@ -37,7 +37,7 @@ const TAG = 4294967296; // 2^32: a handle is (generation + 1) * 2^32 + address (
  * `refresh` makes them cover the whole memory again.
  */
 export class TypedMemory {
-  readonly memory: WebAssembly.Memory;
+  readonly memory: WasmMemory;
   buffer!: ArrayBufferLike;
   u8!: Uint8Array;
   i8!: Int8Array;
@@ -50,7 +50,7 @@ export class TypedMemory {
   i64!: BigInt64Array;
   u64!: BigUint64Array;
 
-  constructor(memory: WebAssembly.Memory) {
+  constructor(memory: WasmMemory) {
     this.memory = memory;
     this.refresh();
   }

@@ -63,7 +63,11 @@ export type FieldType = ElementType | readonly [ElementType, number];
 export type ShapeFields = { readonly [field: string]: FieldType };
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyShape = Shape<any>;
+/**
+ * Any shape, whatever its fields: the members of Shape that do not depend on them (Shape is invariant in its fields,
+ * so Shape<ShapeFields> would not take a Shape<{ x: 'f64' }>).
+ */
+type AnyShape = Pick<Shape, 'name' | 'id' | 'bytes' | 'slots' | 'fields' | 'is'>;
 
 type NumberValue<T> = T extends 'i64' | 'u64' ? bigint : T extends 'bool' ? boolean : number;
 type TargetFields<T, F extends ShapeFields> =

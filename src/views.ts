@@ -15,6 +15,7 @@
 
 import { LAYOUT } from './layout.js';
 import { Abi } from './generated/abi.js';
+import type { WasmMemory } from './host.js';
 
 const L = LAYOUT;
 const TAG = 4294967296; // 2^32
@@ -46,7 +47,7 @@ export function tagOf(handle: number): number {
 }
 
 export class HeapViews {
-  readonly memory: WebAssembly.Memory;
+  readonly memory: WasmMemory;
   u8!: Uint8Array;
   u16!: Uint16Array;
   u32!: Uint32Array;
@@ -60,7 +61,7 @@ export class HeapViews {
   readonly #pageHighIndex: number;
   #buffer!: ArrayBufferLike;
 
-  constructor(memory: WebAssembly.Memory) {
+  constructor(memory: WasmMemory) {
     this.memory = memory;
     this.refresh();
     this.pageMap = this.u32[(L.GLOBAL_BASE + L.G_PAGE_MAP) >>> 2];

@@ -1,35 +1,9 @@
 // A real browser: Debian's chromium driven by playwright-core (executablePath; nothing is downloaded).
 // One server sends COOP/COEP (threads), one does not (single-thread fallback).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, type Server } from 'node:http';
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { extname, join, normalize } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { Server } from 'node:http';
 import type { Browser } from 'playwright-core';
-
-const root = fileURLToPath(new URL('..', import.meta.url));
-const chromiumPath = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => p && existsSync(p));
-const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.map': 'application/json' };
-
-function serve(isolated: boolean): Promise<Server> {
-  const server = createServer(async (req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
-    const allowed = ['/dist/', '/build/', '/test/browser/'].some((p) => path.startsWith(p));
-    try {
-      if (!allowed) throw new Error('not served');
-      const body = await readFile(join(root, path));
-      const headers: Record<string, string> = { 'Content-Type': types[extname(path)] ?? 'application/octet-stream' };
-      if (isolated) Object.assign(headers, { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' });
-      res.writeHead(200, headers).end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
-const port = (server: Server) => (server.address() as { port: number }).port;
+import { chromiumPath, launch, pageResult, port, serve } from './helpers/browser.js';
 
 if (!chromiumPath) {
   if (process.env.CI) {
@@ -47,12 +21,7 @@ if (!chromiumPath) {
     let plain: Server;
 
     beforeAll(async () => {
-      const { chromium } = await import('playwright-core');
-      browser = await chromium.launch({
-        executablePath: chromiumPath,
-        args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-          '--disable-component-update', '--disable-sync'],
-      });
+      browser = await launch();
       [isolated, plain] = await Promise.all([serve(true), serve(false)]);
     });
 
@@ -62,16 +31,7 @@ if (!chromiumPath) {
       plain?.close();
     });
 
-    async function result(url: string): Promise<any> {
-      const page = await browser.newPage();
-      const errors: string[] = [];
-      page.on('pageerror', (e) => errors.push(String(e)));
-      await page.goto(url);
-      await page.waitForFunction(() => (window as any).__result !== undefined, null, { timeout: 60_000 });
-      const r = await page.evaluate(() => (window as any).__result);
-      await page.close();
-      return { ...r, pageErrors: errors };
-    }
+    const result = (url: string) => pageResult(browser, url);
 
     it('with COOP/COEP: two module workers share objects and release them; terminated workers are detached', async () => {
       const r = await result(`http://127.0.0.1:${port(isolated)}/test/browser/index.html`);

@@ -9,19 +9,18 @@
 // one browser. Nothing assumes timing or the order in which workers start.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile as execFileCb } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, extname, join, normalize, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
+import { chromiumPath, launch, serve } from './helpers/browser.js';
 
 const execFile = promisify(execFileCb);
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const fixtures = join(repo, 'test', 'bundlers');
-const chromiumPath = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => p && existsSync(p));
 const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { name: string; version: string };
 
 /** A devDependency's command, by its package.json `bin` (so it works whether or not npm ran its install script). */
@@ -121,24 +120,7 @@ const OUT_DIR: Record<string, string> = {
 
 // ---- serving and loading -------------------------------------------------------------------------------------------
 
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.map': 'application/json' };
-
-function serve(dir: string, isolated: boolean): Promise<Server> {
-  const server = createServer(async (req, res) => {
-    let path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
-    if (path.endsWith('/')) path += 'index.html';
-    try {
-      if (path.includes('..')) throw new Error('outside');
-      const body = await readFile(join(dir, path));
-      const headers: Record<string, string> = { 'Content-Type': TYPES[extname(path)] ?? 'application/octet-stream' };
-      if (isolated) Object.assign(headers, { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' });
-      res.writeHead(200, headers).end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
+const serveApp = (dir: string, isolated: boolean) => serve(isolated, { dir, prefixes: ['/'], index: true });
 
 const urlOf = (server: Server) => `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
 
@@ -213,17 +195,12 @@ describe('the packed package in a fresh app', () => {
     await timed('pack + install', packAndInstall);
     for (const [tool, build] of Object.entries(BUILDS)) await timed(tool, build);
     for (const [tool, dir] of Object.entries(OUT_DIR)) {
-      const [isolated, plain] = await Promise.all([serve(out(dir), true), serve(out(dir), false)]);
+      const [isolated, plain] = await Promise.all([serveApp(out(dir), true), serveApp(out(dir), false)]);
       servers.push(isolated, plain);
       pages[tool] = { isolated: urlOf(isolated), plain: urlOf(plain) };
     }
     if (chromiumPath) {
-      const { chromium } = await import('playwright-core');
-      browser = await chromium.launch({
-        executablePath: chromiumPath,
-        args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-          '--disable-component-update', '--disable-sync'],
-      });
+      browser = await launch();
     }
   }, 300_000);
 
@@ -268,7 +245,7 @@ describe('the packed package in a fresh app', () => {
     }
 
     it("the README's browser example (as built by Vite) counts to 1 in a worker", async () => {
-      const server = await serve(out('readme'), true);
+      const server = await serveApp(out('readme'), true);
       servers.push(server);
       const tab = await browser!.newPage();
       const errors: string[] = [];

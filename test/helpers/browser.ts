@@ -1,4 +1,4 @@
-// Chromium for tests (the same setup as test/browser.test.ts): Debian's chromium driven by playwright-core, and a
+// Chromium for tests (test/browser.test.ts, test/browser-lifecycle.test.ts): Debian's chromium driven by playwright-core, and a
 // server for dist/, build/ and test/browser/, with or without the COOP/COEP headers.
 import { createServer, type Server } from 'node:http';
 import { existsSync } from 'node:fs';
@@ -11,13 +11,17 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 export const chromiumPath = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => p && existsSync(p));
 const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.map': 'application/json' };
 
-export function serve(isolated: boolean): Promise<Server> {
+/**
+ * A server for `dir` (by default the repository, where only dist/, build/ and test/browser/ are served), with or
+ * without the COOP/COEP headers that give a page shared memory. `index`: a path ending in / serves its index.html.
+ */
+export function serve(isolated: boolean, { dir = root, prefixes = ['/dist/', '/build/', '/test/browser/'], index = false } = {}): Promise<Server> {
   const server = createServer(async (req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
-    const allowed = ['/dist/', '/build/', '/test/browser/'].some((p) => path.startsWith(p));
+    let path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
+    if (index && path.endsWith('/')) path += 'index.html';
     try {
-      if (!allowed) throw new Error('not served');
-      const body = await readFile(join(root, path));
+      if (path.includes('..') || !prefixes.some((p) => path.startsWith(p))) throw new Error('not served');
+      const body = await readFile(join(dir, path));
       const headers: Record<string, string> = { 'Content-Type': types[extname(path)] ?? 'application/octet-stream' };
       if (isolated) Object.assign(headers, { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' });
       res.writeHead(200, headers).end(body);
