@@ -1,36 +1,10 @@
 // The public API, through the package's entry points only ('biasrc' here, 'biasrc/worker' in the workers).
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Heap, BrcError, type HeapThread } from 'biasrc';
+import { expectCode, heapsClosedAfterEach, reply } from './helpers/heaps.js';
 
 const workerUrl = new URL('./fixtures/echo-worker.mjs', import.meta.url);
-const heaps: Heap[] = [];
-
-async function heapFor(options: Parameters<typeof Heap.create>[0] = {}): Promise<Heap> {
-  const heap = await Heap.create({ debug: true, memory: { initialMiB: 1, maximumMiB: 64 }, ...options });
-  heaps.push(heap);
-  return heap;
-}
-
-afterEach(async () => {
-  for (const heap of heaps.splice(0)) await heap.close();
-});
-
-/** The next message from a worker that is not its 'ready' greeting. */
-function reply<T = any>(thread: HeapThread, message: unknown): Promise<T> {
-  return new Promise((resolve) => {
-    const onMessage = (m: any) => { if (m?.ready) return; thread.off('message', onMessage); resolve(m); };
-    thread.on('message', onMessage);
-    thread.postMessage(message);
-  });
-}
-
-function expectCode(fn: () => unknown, code: string, messagePart?: RegExp) {
-  let caught: unknown;
-  try { fn(); } catch (error) { caught = error; }
-  expect(caught).toBeInstanceOf(BrcError);
-  expect((caught as BrcError).code).toBe(code);
-  if (messagePart) expect((caught as BrcError).message).toMatch(messagePart);
-}
+const heapFor = heapsClosedAfterEach();
 
 async function eventually(check: () => boolean, ms = 5000) {
   const end = Date.now() + ms;

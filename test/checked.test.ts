@@ -2,22 +2,14 @@
 // look right: bytes that forge a live header owned by this thread, inside a payload, in a block the page never
 // handed out, in a raw brc_malloc block. In the release build the owner's JS fast path writes through whatever
 // validation lets pass, so each test checks that the forged bytes are untouched, not only the error code.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Heap, BrcError, LAYOUT } from 'biasrc';
+import { heapsClosedAfterEach } from './helpers/heaps.js';
 
 const L = LAYOUT;
 const TAG = 2 ** 32;
-const heaps: Heap[] = [];
-
-afterEach(async () => {
-  for (const heap of heaps.splice(0)) await heap.close();
-});
-
-async function heapFor(debug: boolean): Promise<Heap> {
-  const heap = await Heap.create({ debug, memory: { initialMiB: 4, maximumMiB: 64 } });
-  heaps.push(heap);
-  return heap;
-}
+const heaps = heapsClosedAfterEach({ memory: { initialMiB: 4, maximumMiB: 64 } });
+const heapFor = (debug: boolean) => heaps({ debug });
 
 /** Writes a header at `address` that says: live, owned by `tid`, local count 1, generation `generation`. */
 function forgeHeader(heap: Heap, address: number, generation: number): void {

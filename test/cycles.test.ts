@@ -1,42 +1,14 @@
 // Cycle collection (issue: cycles, weak references, stale handles): every object that only other objects' slots
 // keep alive is freed, cycles included, whichever threads own or reference them; everything a root reaches stays.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Heap, BrcError, type HeapThread } from 'biasrc';
+import { expectClean, heapsClosedAfterEach, reply, spawnReady as spawnWorker } from './helpers/heaps.js';
 
 const workerUrl = new URL('./fixtures/cycles-worker.mjs', import.meta.url);
-const heaps: Heap[] = [];
-
-async function heapFor(options: Parameters<typeof Heap.create>[0] = {}): Promise<Heap> {
-  const heap = await Heap.create({ debug: true, memory: { initialMiB: 4, maximumMiB: 512 }, ...options });
-  heaps.push(heap);
-  return heap;
-}
-
-afterEach(async () => {
-  for (const heap of heaps.splice(0)) await heap.close();
-});
-
+const heapFor = heapsClosedAfterEach({ memory: { initialMiB: 4, maximumMiB: 512 } });
 /** Sends a command to a cycles-worker and resolves with its reply. */
-function ask<T = Record<string, unknown>>(thread: HeapThread, message: Record<string, unknown>): Promise<T> {
-  return new Promise((resolve) => {
-    const onMessage = (m: any) => {
-      if (m?.ready || m?.busy) return;
-      thread.off('message', onMessage);
-      resolve(m as T);
-    };
-    thread.on('message', onMessage);
-    thread.postMessage(message);
-  });
-}
-
-async function spawnReady(heap: Heap): Promise<HeapThread> {
-  const thread = await heap.spawn(workerUrl);
-  await new Promise<void>((resolve) => {
-    const onMessage = (m: any) => { if (m?.ready) { thread.off('message', onMessage); resolve(); } };
-    thread.on('message', onMessage);
-  });
-  return thread;
-}
+const ask = <T = Record<string, unknown>>(thread: HeapThread, message: Record<string, unknown>) => reply<T>(thread, message, (m) => m?.ready || m?.busy);
+const spawnReady = (heap: Heap) => spawnWorker(heap, workerUrl);
 
 /** A ring of `n` objects (slot 0 of each names the next), with no reference held outside it. */
 function ring(heap: Heap, n: number): void {
@@ -50,11 +22,6 @@ function ring(heap: Heap, n: number): void {
   }
   heap.setRef(prev, 0, first);
   heap.decref(first);
-}
-
-function expectClean(heap: Heap): void {
-  expect(heap.stats({ exact: true }).liveObjects).toBe(0);
-  heap.verify();
 }
 
 describe.each([{ debug: true }, { debug: false }])('one thread (debug: $debug)', ({ debug }) => {

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { BrcError, Heap, LAYOUT, STAT_NAMES, type Handle } from 'biasrc';
 import {
   answer, expectClean, expectCode, expectRejection, fixture, heapsClosedAfterEach, lifecycleWorker, runNode,
-} from './helpers/lifecycle.js';
+} from './helpers/heaps.js';
 
 const heapFor = heapsClosedAfterEach();
 const nextTurn = () => new Promise((r) => setTimeout(r, 0));

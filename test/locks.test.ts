@@ -7,7 +7,7 @@ import { BrcError } from 'biasrc';
 import { barrier } from '../scripts/lib/threads.mjs';
 import {
   answer, expectClean, expectCode, fixture, heapsClosedAfterEach, jsonLines, lifecycleWorker, lockTable, runNode,
-} from './helpers/lifecycle.js';
+} from './helpers/heaps.js';
 
 const heapFor = heapsClosedAfterEach();
 const builds = [{ name: 'debug build', debug: true }, { name: 'release build', debug: false }];

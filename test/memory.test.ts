@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { LAYOUT, type Handle } from 'biasrc';
 import { freshHeap, runWorkers, stat, verify } from './helpers/core.js';
-import { answer, expectClean, heapsClosedAfterEach, lifecycleWorker } from './helpers/lifecycle.js';
+import { answer, expectClean, heapsClosedAfterEach, lifecycleWorker } from './helpers/heaps.js';
 // @ts-expect-error: a plain .mjs helper without types
 import { rng } from '../scripts/lib/threads.mjs';
 

@@ -1,21 +1,12 @@
 // Shapes and strings (src/shape.ts, src/strings.ts), through the package's entry points only. Every test ends with
 // live objects back to zero and verify() clean. The types are checked too: `npx tsc -p tsconfig.test.json`.
-import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { BrcError, Heap, type Handle, type HeapThread, type ShapeHandle, type ShapeObject, type Shape } from 'biasrc';
+import { heapsClosedAfterEach } from './helpers/heaps.js';
 
 const workerUrl = new URL('./fixtures/shapes-worker.mjs', import.meta.url);
-const heaps: Heap[] = [];
-
-async function heapFor(options: Parameters<typeof Heap.create>[0] = {}): Promise<Heap> {
-  const heap = await Heap.create({ debug: true, memory: { initialMiB: 1, maximumMiB: 256 }, ...options });
-  heaps.push(heap);
-  return heap;
-}
-
-afterEach(async () => {
-  for (const heap of heaps.splice(0)) await heap.close();
-});
+const heapFor = heapsClosedAfterEach({ memory: { initialMiB: 1, maximumMiB: 256 } });
 
 function clean(heap: Heap) {
   expect(heap.stats({ exact: true }).liveObjects).toBe(0);

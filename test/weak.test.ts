@@ -1,50 +1,15 @@
 // Weak references and stale handles (issue: cycles, weak references, stale handles).
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Heap, BrcError, LAYOUT, type HeapThread } from 'biasrc';
+import { expectCode, heapsClosedAfterEach, reply, spawnReady as spawnWorker } from './helpers/heaps.js';
 // @ts-expect-error: a plain .mjs helper without types
 import { barrier } from '../scripts/lib/threads.mjs';
 
 const workerUrl = new URL('./fixtures/cycles-worker.mjs', import.meta.url);
-const heaps: Heap[] = [];
-
-async function heapFor(options: Parameters<typeof Heap.create>[0] = {}): Promise<Heap> {
-  const heap = await Heap.create({ debug: true, memory: { initialMiB: 4, maximumMiB: 512 }, ...options });
-  heaps.push(heap);
-  return heap;
-}
-
-afterEach(async () => {
-  for (const heap of heaps.splice(0)) await heap.close();
-});
-
-function ask<T = Record<string, unknown>>(thread: HeapThread, message: Record<string, unknown>): Promise<T> {
-  return new Promise((resolve) => {
-    const onMessage = (m: any) => {
-      if (m?.ready) return;
-      thread.off('message', onMessage);
-      resolve(m as T);
-    };
-    thread.on('message', onMessage);
-    thread.postMessage(message);
-  });
-}
-
-async function spawnReady(heap: Heap): Promise<HeapThread> {
-  const thread = await heap.spawn(workerUrl);
-  await new Promise<void>((resolve) => {
-    const onMessage = (m: any) => { if (m?.ready) { thread.off('message', onMessage); resolve(); } };
-    thread.on('message', onMessage);
-  });
-  return thread;
-}
-
-function expectCode(fn: () => unknown, code: string, message?: RegExp) {
-  let caught: unknown;
-  try { fn(); } catch (e) { caught = e; }
-  expect(caught).toBeInstanceOf(BrcError);
-  expect((caught as BrcError).code).toBe(code);
-  if (message) expect((caught as BrcError).message).toMatch(message);
-}
+const heapFor = heapsClosedAfterEach({ memory: { initialMiB: 4, maximumMiB: 512 } });
+/** Sends a command to a cycles-worker and resolves with its reply. */
+const ask = <T = Record<string, unknown>>(thread: HeapThread, message: Record<string, unknown>) => reply<T>(thread, message, (m) => m?.ready || m?.busy);
+const spawnReady = (heap: Heap) => spawnWorker(heap, workerUrl);
 
 describe.each([{ debug: true }, { debug: false }])('weak references (debug: $debug)', ({ debug }) => {
   it('weak(h) holds no count, is one number per object, and upgrades to a new reference while the object lives', async () => {

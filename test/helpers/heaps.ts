@@ -1,5 +1,6 @@
-// Helpers for the lifecycle, lock, memory and error tests (issues 10 and 11): heaps closed after each test, a
-// request/answer exchange with test/fixtures/lifecycle/worker.mjs, BrcError expectations, and child processes.
+// Helpers for the tests of the public API: heaps closed after each test, request/answer exchanges with workers
+// (test/fixtures/lifecycle/worker.mjs, and any worker that greets with { ready: true }), BrcError expectations,
+// and child processes.
 import { afterEach, expect } from 'vitest';
 import { spawn } from 'node:child_process';
 import { Heap, BrcError, type HeapOptions, type HeapThread } from 'biasrc';
@@ -7,14 +8,18 @@ import { Heap, BrcError, type HeapOptions, type HeapThread } from 'biasrc';
 export const lifecycleWorker = new URL('../fixtures/lifecycle/worker.mjs', import.meta.url);
 export const fixture = (name: string) => new URL(`../fixtures/lifecycle/${name}`, import.meta.url);
 
-/** Heap.create (debug build, small memory, by default) for tests; every heap made is closed after each test. */
-export function heapsClosedAfterEach(): (options?: HeapOptions) => Promise<Heap> {
+/**
+ * Heap.create for tests (the debug build and a small memory unless `defaults` or the call say otherwise); every
+ * heap made is closed after each test.
+ */
+export function heapsClosedAfterEach(defaults: HeapOptions = {}): (options?: HeapOptions) => Promise<Heap> {
   const heaps: Heap[] = [];
   afterEach(async () => {
     for (const heap of heaps.splice(0)) await heap.close();
   });
   return async (options = {}) => {
-    const heap = await Heap.create({ debug: true, ...options, memory: { initialMiB: 1, maximumMiB: 64, ...options.memory } });
+    const memory = { initialMiB: 1, maximumMiB: 64, ...defaults.memory, ...options.memory };
+    const heap = await Heap.create({ debug: true, ...defaults, ...options, memory });
     heaps.push(heap);
     return heap;
   };
@@ -31,6 +36,33 @@ export function answer<T = any>(thread: HeapThread, key: string, message?: unkno
     thread.on('message', on);
     if (message !== undefined) thread.postMessage(message);
   });
+}
+
+/** The next message from `thread` that is not its `{ ready: true }` greeting (or other `noise`), after posting `message`. */
+export function reply<T = any>(thread: HeapThread, message: unknown, noise = (m: any) => Boolean(m?.ready)): Promise<T> {
+  return new Promise((resolve) => {
+    const onMessage = (m: any) => {
+      if (noise(m)) return;
+      thread.off('message', onMessage);
+      resolve(m as T);
+    };
+    thread.on('message', onMessage);
+    thread.postMessage(message);
+  });
+}
+
+/** A worker of `heap`, once it greeted with `{ ready: true }` (its handlers are installed then). */
+export async function spawnReady(heap: Heap, url: URL): Promise<HeapThread> {
+  const thread = await heap.spawn(url);
+  await new Promise<void>((resolve) => {
+    const onMessage = (m: any) => {
+      if (!m?.ready) return;
+      thread.off('message', onMessage);
+      resolve();
+    };
+    thread.on('message', onMessage);
+  });
+  return thread;
 }
 
 /** Runs `fn`, expects a BrcError with `code` (and a message matching `message`); returns it. */
