@@ -344,10 +344,13 @@ describe('the packed package in a fresh app', () => {
       expect(await run(join(dir, 'main.mjs'), [], dir)).toBe('worker 2 summed the list: 6\nobjects still live: 0\n');
     });
 
-    it('spawn takes a function returning the app\'s own worker_threads Worker', async () => {
-      const dir = join(tmp, 'node-factory');
+    it('spawn takes the worker script\'s URL as well (the README example without its own Worker)', async () => {
+      const dir = join(tmp, 'node-url');
       cpSync(join(repo, 'test', 'fixtures', 'readme'), dir, { recursive: true });
-      cpSync(join(fixtures, 'node', 'main.mjs'), join(dir, 'main.mjs'));
+      const main = readFileSync(join(dir, 'main.mjs'), 'utf8');
+      const withUrl = main.replace(/heap\.spawn\(\(\) => new Worker\((new URL\([^)]*\))\)\)/, 'heap.spawn($1)');
+      expect(withUrl).not.toBe(main);
+      writeFileSync(join(dir, 'main.mjs'), withUrl);
       expect(await run(join(dir, 'main.mjs'), [], dir)).toBe('worker 2 summed the list: 6\nobjects still live: 0\n');
     });
   });
