@@ -9,6 +9,9 @@ export {
   Heap, type Handle, type HeapOptions, type ObjectInfo, type HeapShare, type WeakHandle, type CycleOptions,
 } from './heap.js';
 export { Ref } from './ref.js';
+export {
+  LinkedModule, prepareModule, type LinkOptions, type LinkShare, type LinkSource, type ForeignExports, type ForeignFunction,
+} from './link.js';
 export { HeapThread, type SpawnOptions, type TerminateOptions } from './thread.js';
 export { BrcError, errorName, type BrcErrorCode } from './errors.js';
 export { LAYOUT, STAT_NAMES, type Layout, type Stats, type StatName } from './layout.js';
