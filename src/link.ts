@@ -349,6 +349,9 @@ export async function link<E extends object = ForeignExports>(host: LinkHost, so
     if (library === 0) throw coreError(x.brc_last_error(), `link: the data block (${dylink.memorySize} bytes)`);
   } else if (x.brc_library_join(library) !== 0) {
     throw linkError('EINVAL', `link: 0x${(library >>> 0).toString(16)} is not a library of this heap any more (a share is valid while some thread keeps the library linked)`);
+  } else if (new Uint32Array(host.memory.buffer)[(library + L.LB_DATA_BYTES) >>> 2] !== Math.max(dylink.memorySize, 1)) {
+    x.brc_library_drop(library); // a record reused by another module since the share was made
+    throw linkError('EINVAL', `link: the library at 0x${(library >>> 0).toString(16)} is not this module's any more (a share is valid while some thread keeps the library linked)`);
   }
   // this thread's stack, listed in its record with the library: from here on, a detach frees them
   const threadLink = x.brc_link_thread(library, stackBytes) >>> 0;

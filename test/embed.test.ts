@@ -569,6 +569,11 @@ describe.skipIf(!haveC)(`C (needs ${C_TOOLS})`, () => {
       const share = lib.share;
       lib.unlink();
       await expectRejects(heap.link(share), 'EINVAL', /not a library of this heap any more/);
+      // a share naming another module's library (as if its record had been reused): the data size tells (not a
+      // full guard: a share is valid while some thread keeps its library linked)
+      const other = await heap.link(champ);
+      await expectRejects(heap.link({ ...share, library: other.share.library }), 'EINVAL', /not this module's any more/);
+      other.unlink();
       expectClean(heap, 0);
     });
   });
