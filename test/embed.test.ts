@@ -357,6 +357,7 @@ describe('loader: without a toolchain', () => {
     const closed = await Heap.create({ memory: { initialMiB: 1, maximumMiB: 16 } });
     await closed.close();
     expectBrcError(() => closed.link(new Uint8Array(8)), 'ECLOSED');
+    expectClean(heap, 0);
   });
 });
 
@@ -400,7 +401,7 @@ describe.skipIf(!haveC)(`C (needs ${C_TOOLS})`, () => {
       await expectRejects(heap.link(small), 'ELINK', /at most 256 pages, the heap may grow to 4096: link it with --max-memory=4294967296/);
       await expectRejects(heap.link(noTls), 'ELINK', /does not export __wasm_init_tls/);
       // (wasm-ld 19 exports __wasm_apply_data_relocs from a PIE by itself, so its absence cannot be built here)
-      expect(heap.stats().liveBlocks).toBe(blocks); // nothing taken by a refusal
+      expectClean(heap, blocks); // nothing taken by a refusal
     });
 
     it('a Module compiled without prepareModule; an unresolved import; a SIMD build at -O3', async () => {
@@ -460,6 +461,8 @@ describe.skipIf(!haveC)(`C (needs ${C_TOOLS})`, () => {
       expect(lib.exports.get_initialised()).toBe(43);
       await ask(worker, { op: 'close' });
       await worker.exited;
+      lib.unlink();
+      expectClean(heap, 0);
     });
 
     it('TLS: each thread its own block, initialised; nothing lands at address 0', async () => {
@@ -485,6 +488,9 @@ describe.skipIf(!haveC)(`C (needs ${C_TOOLS})`, () => {
       expect(lib.exports.tl_address() - lib.tlsBase).toBe(rs[0].results[3] - infos[0].tlsBase);
       expect(new Uint8Array(heap.memory.buffer, 0, 256)).toEqual(lowBefore);
       await Promise.all(workers.map((w) => ask(w, { op: 'close' })));
+      await Promise.all(workers.map((w) => w.exited));
+      lib.unlink();
+      expectClean(heap, 0);
     });
 
     it('stack overflow: trapped before anything below the stack is written; the thread goes on', async () => {
