@@ -284,8 +284,11 @@ export function brc_alloc(bytes: usize, slots: u32): usize {
 
 export function brc_incref(handle: usize): void {
   checkObject(handle);
-  // a pause or a stop waits for us at the boundary: the fast path below is a count change like any other
-  if (atomic.load<u32>(myRecord + R_ATTENTION) != 0) {
+  // a pause or a stop waits for us at the boundary: the fast path below is a count change like any other.
+  // One plain load, as every fast path reads ATTENTION (safepoint.ts; the JS copy and include/biasrc.h alike): a 0
+  // read just before another thread sets a bit lets one more count change happen before this thread attends, as if
+  // it had run a moment earlier; the acknowledgement itself is made in enterOp with SC operations.
+  if (load<u32>(myRecord + R_ATTENTION) != 0) {
     enterOp();
     leaveOp();
   }
@@ -296,7 +299,7 @@ export function brc_decref(handle: usize): void {
   checkObject(handle);
   let obj = handle;
   let w = ownerWord(obj);
-  if (atomic.load<u32>(myRecord + R_ATTENTION) == 0 && decrefFast(obj, w)) return; // one plain store: nothing to guard
+  if (load<u32>(myRecord + R_ATTENTION) == 0 && decrefFast(obj, w)) return; // plain load, one plain store, as above
   enterOp(); // attends a pause or a stop first
   decrefAny(obj); // reads the header again: it may have changed while we waited
   drainFrees();
