@@ -21,13 +21,16 @@ import { allocBlock, blockSize, freeBlock } from "./alloc";
 import { decrefAny, decrefFast, decrefUnlessLast, ownerWord, immortalize, incref, isImmortal } from "./refcount";
 import { drainAndFree, drainFrees, queueAddress } from "./queue";
 import {
-  allocObject, getRef, loadRef, ownerOf, payloadAddress, payloadSize, slotCount, setRef, validateObject,
+  allocObject, casRef, getRef, loadRef, ownerOf, payloadAddress, payloadSize, slotCount, setRef, validateObject,
   validateSlot,
 } from "./object";
 import { holdsLock } from "./locktable";
 import { lockWaitWord, objectLock, objectTryLock, objectUnlock } from "./lock";
 import { upgrade, weakRef } from "./weak";
 import { attachThread, detachThread } from "./threads";
+import {
+  allocAligned, freeContaining, isLinkOf, joinLibrary, dropLibrary, linkThread, linkTls, newLibrary, unlinkThread,
+} from "./embed";
 import { collectCycles, drainEveryQueue, notePause, worldPoll, worldRelease, worldRequest } from "./collect";
 import { stat } from "./stats";
 import { verifyHeap } from "./verify";
@@ -191,6 +194,83 @@ export function brc_usable_size(block: usize): usize {
   return blockSize(block);
 }
 
+/** A raw block of at least `size` bytes at a multiple of `align` (a power of two up to PAGE_SIZE), or 0 (EINVAL, ENOMEM). */
+export function brc_malloc_aligned(size: usize, align: usize): usize {
+  if (myTid == 0) { setError(ENOTATTACHED, 0); return 0; }
+  enterOp();
+  let p = allocAligned(size, align);
+  leaveOp();
+  return p;
+}
+
+/** Frees the raw block that contains `p` (a brc_malloc_aligned result, or any brc_malloc block); 0 is ignored. */
+export function brc_free_aligned(p: usize): void {
+  checkAttached();
+  if (p == 0) return;
+  enterOp();
+  let rc = freeContaining(p);
+  leaveOp();
+  if (DEBUG && rc != OK) fail(EINVAL, p);
+}
+
+// ---- foreign modules (embed.ts): what the loader of src/link.ts asks for ------------------------------------------
+
+/** A library: its record (one user: the caller) and its data block, zeroed; the record's address, or 0 (ENOMEM). */
+export function brc_library_new(dataBytes: usize, dataAlign: usize): usize {
+  if (myTid == 0) { setError(ENOTATTACHED, 0); return 0; }
+  enterOp();
+  let lib = newLibrary(dataBytes, dataAlign);
+  leaveOp();
+  return lib;
+}
+
+/** One more user of a library another thread made: OK, or EINVAL once every thread let it go. */
+export function brc_library_join(library: usize): i32 {
+  if (myTid == 0) return setError(ENOTATTACHED, 0);
+  enterOp();
+  let rc = joinLibrary(library);
+  leaveOp();
+  return rc;
+}
+
+/** One user fewer (a link that failed before brc_link_thread); the last frees the data block and the record. */
+export function brc_library_drop(library: usize): void {
+  checkAttached();
+  enterOp();
+  dropLibrary(library);
+  leaveOp();
+}
+
+/**
+ * Links `library` (joined or made by this thread) into this thread: a stack block of `stackBytes` and the link
+ * that lists it in this thread's record, so that its detach (even by another thread) frees them. The link, or 0.
+ */
+export function brc_link_thread(library: usize, stackBytes: usize): usize {
+  if (myTid == 0) { setError(ENOTATTACHED, 0); return 0; }
+  enterOp();
+  let link = linkThread(myRecord, library, stackBytes);
+  leaveOp();
+  return link;
+}
+
+/** The link's TLS block, `bytes` at a multiple of `align`; its address, or 0 (ENOMEM, EINVAL). */
+export function brc_link_tls(link: usize, bytes: usize, align: usize): usize {
+  if (myTid == 0 || !isLinkOf(myRecord, link)) { setError(EINVAL, link); return 0; }
+  enterOp();
+  let tls = linkTls(link, bytes, align);
+  leaveOp();
+  return tls;
+}
+
+/** Frees this thread's link with its stack and TLS, and drops its library: OK, or EINVAL if it is not ours. */
+export function brc_unlink_thread(link: usize): i32 {
+  if (myTid == 0) return setError(ENOTATTACHED, 0);
+  enterOp();
+  let rc = unlinkThread(myRecord, link);
+  leaveOp();
+  return rc;
+}
+
 // ---- objects ----------------------------------------------------------------------------------------------------
 
 /** A new object of `bytes` payload bytes and `slots` null slots, holding one reference for the caller. 0 on failure. */
@@ -204,8 +284,11 @@ export function brc_alloc(bytes: usize, slots: u32): usize {
 
 export function brc_incref(handle: usize): void {
   checkObject(handle);
-  // a pause or a stop waits for us at the boundary: the fast path below is a count change like any other
-  if (atomic.load<u32>(myRecord + R_ATTENTION) != 0) {
+  // a pause or a stop waits for us at the boundary: the fast path below is a count change like any other.
+  // One plain load, as every fast path reads ATTENTION (safepoint.ts; the JS copy and include/biasrc.h alike): a 0
+  // read just before another thread sets a bit lets one more count change happen before this thread attends, as if
+  // it had run a moment earlier; the acknowledgement itself is made in enterOp with SC operations.
+  if (load<u32>(myRecord + R_ATTENTION) != 0) {
     enterOp();
     leaveOp();
   }
@@ -216,7 +299,7 @@ export function brc_decref(handle: usize): void {
   checkObject(handle);
   let obj = handle;
   let w = ownerWord(obj);
-  if (atomic.load<u32>(myRecord + R_ATTENTION) == 0 && decrefFast(obj, w)) return; // one plain store: nothing to guard
+  if (load<u32>(myRecord + R_ATTENTION) == 0 && decrefFast(obj, w)) return; // plain load, one plain store, as above
   enterOp(); // attends a pause or a stop first
   decrefAny(obj); // reads the header again: it may have changed while we waited
   drainFrees();
@@ -262,6 +345,21 @@ export function brc_load_ref(handle: usize, index: u32): usize {
   let child = loadRef(handle, index);
   leaveOp();
   return child;
+}
+
+/**
+ * If slot `index` holds `expected` (0: empty), stores `desired` (may be 0) and returns 1: the slot takes a new reference
+ * to `desired` and releases its reference to `expected`. Otherwise changes nothing and returns 0. The caller holds
+ * references to `handle`, `expected` and `desired`. Waits, like brc_set_ref, while a brc_load_ref marks the slot.
+ */
+export function brc_cas_ref(handle: usize, index: u32, expected: usize, desired: usize): i32 {
+  checkSlot(handle, index);
+  if (DEBUG && expected != 0) checkObject(expected);
+  if (DEBUG && desired != 0) checkObject(desired);
+  enterOp();
+  let swapped = casRef(handle, index, expected, desired);
+  leaveOp();
+  return swapped ? 1 : 0;
 }
 
 /** Takes the object's mutex, waiting as needed: OK, EDEADLK if this thread holds it, ELOCKS if it holds too many. */

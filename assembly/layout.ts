@@ -128,6 +128,8 @@ export const GLOBAL_SIZE: usize = G_ABANDONED + <usize>(HEAP_KINDS * SIZE_CLASSE
 //     +204 locks held  entries used in the lock table
 //     +208 paused      the epoch of the pause the thread acknowledges (it touches no count until it ends), or 0
 //     +212 borrowed    tid of a collector that borrowed this parked thread's rights (collect.ts), else 0
+//     +216 embed       the thread's first thread link (foreign modules it linked, embed.ts), or 0: whoever detaches
+//                      the thread frees what they hold
 //   +256    lock table: the objects whose mutex this thread holds (LOCK_TABLE_SIZE u32), so a dead thread's locks
 //           can be released by whoever detaches it
 //   +320    available pages [HEAP_KINDS][SIZE_CLASSES] u32, owner only (doubly linked through P_PREV/P_NEXT)
@@ -151,6 +153,7 @@ export const R_STOPPED: usize = 200;
 export const R_LOCKS_HELD: usize = 204;
 export const R_PAUSED: usize = 208;
 export const R_BORROWED: usize = 212;
+export const R_EMBED: usize = 216;
 export const R_LOCK_TABLE: usize = 256;
 export const LOCK_TABLE_SIZE: u32 = 16;
 export const R_AVAIL: usize = 320;
@@ -237,6 +240,42 @@ export const MAP_FREE: u8 = 0;
 export const MAP_SMALL: u8 = 1;
 export const MAP_LARGE: u8 = 2; // first page of a large run
 export const MAP_TAIL: u8 = 3; // later pages of a large run
+
+// ---- Foreign modules (embed.ts): library records and thread links ------------------------------------------------
+//
+// A foreign module (C, Rust: docs/EMBEDDING.md) linked into the heap gets raw blocks for everything it would put at
+// a fixed address: one data block per heap ("library"), a stack and a TLS block per thread. The loader (src/link.ts)
+// asks the core for them, and the core lists a thread's blocks from its record (R_EMBED), so that whoever detaches
+// the thread (the thread itself, the one that spawned it, or a watchdog) frees them.
+//
+//   library record (LIBRARY_SIZE bytes, a raw block):
+//     +0  magic   LIBRARY_MAGIC while the library lives, 0 once freed
+//     +4  users   thread links that name it (atomic); the last one to go frees the data block and the record
+//     +8  init    the loader's: LIBRARY_NEW -> LIBRARY_BUSY -> LIBRARY_READY (relocations, constructors: once)
+//     +12 data    the module's data block (__memory_base), zeroed when the library is made
+//     +16 bytes   its size
+//   thread link (THREAD_LINK_SIZE bytes, a raw block; one per thread and library), listed from the record's R_EMBED:
+//     +0  next    the thread's next link, or 0
+//     +4  library
+//     +8  stack   the thread's stack block for this library
+//     +12 tls     its TLS block (0 until the loader asks for it)
+// Only the thread changes its own list (in an operation), and a detacher once it holds the thread's rights.
+
+export const LB_MAGIC: usize = 0;
+export const LB_USERS: usize = 4;
+export const LB_INIT: usize = 8;
+export const LB_DATA: usize = 12;
+export const LB_DATA_BYTES: usize = 16;
+export const LIBRARY_SIZE: usize = 32;
+export const LIBRARY_MAGIC: u32 = 0x4c435242; // "BRCL" little-endian
+export const LIBRARY_NEW: u32 = 0;
+export const LIBRARY_BUSY: u32 = 1;
+export const LIBRARY_READY: u32 = 2;
+export const TL_NEXT: usize = 0;
+export const TL_LIBRARY: usize = 4;
+export const TL_STACK: usize = 8;
+export const TL_TLS: usize = 12;
+export const THREAD_LINK_SIZE: usize = 16;
 
 // ---- Object header (16 bytes) and handles --------------------------------------------------------------------
 //

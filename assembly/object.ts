@@ -123,6 +123,38 @@ export function loadRef(obj: usize, index: u32): usize {
   return <usize>child;
 }
 
+/**
+ * If slot `index` holds `expected` (0: empty), stores `desired` (may be 0) and returns true: the slot takes a new
+ * reference to `desired` and releases its reference to `expected`. Otherwise changes nothing and returns false. The
+ * caller holds references to all three, so none of them can be freed and its block reused meanwhile (no ABA). The
+ * slot protocol of setRef: `desired` is counted before it becomes visible in the slot, and a BUSY slot (a loadRef
+ * taking its reference to `expected`) is waited for, never swapped.
+ */
+export function casRef(obj: usize, index: u32, expected: usize, desired: usize): bool {
+  let slot = slotAddress(obj, index);
+  if ((atomic.load<u32>(slot) & ~SLOT_BUSY) != <u32>expected) return false; // bound to fail: no count touched
+  if (desired != 0) incref(desired);
+  let swapped = false;
+  while (true) {
+    let seen = atomic.load<u32>(slot); // a guess for the CAS below
+    if ((seen & ~SLOT_BUSY) != <u32>expected) break;
+    if (seen & SLOT_BUSY) continue; // a load_ref is taking its reference to `expected`: wait for it
+    // release: desired's increment (and what the caller wrote into it) happens before another thread can read it
+    // from the slot; acquire: the slot's reference to `expected` is ours now
+    if (atomic.cmpxchg<u32>(slot, seen, <u32>desired) == seen) {
+      swapped = true;
+      break;
+    }
+  }
+  if (swapped) {
+    if (expected != 0) decrefAny(expected); // the slot's reference, now ours
+  } else if (desired != 0) {
+    decrefAny(desired); // undo; the caller still holds its own reference, so this never frees
+  }
+  drainFrees();
+  return swapped;
+}
+
 // ---- validation -------------------------------------------------------------------------------------------------
 
 /** OK if `obj` names a live object; EINVAL if it is no handle at all, EFREED if its object was freed. */

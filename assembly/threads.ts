@@ -13,6 +13,9 @@
 // and write local counts, drop ownership, or drain the queue. Every transition is a CAS on the state word, so
 // exactly one thread holds the rights at any time. park.ts and queue.ts implement the middle of the diagram.
 //
+// A detach also frees the blocks of the foreign modules the thread linked (embed.ts): a thread that died cannot, and
+// whoever detaches it (the thread that spawned it, or a watchdog) holds its rights here, before the tid is released.
+//
 // Tid reuse rule: a tid becomes FREE only after its queue is drained and every object it owned has been abandoned
 // (merged, tid set to 0). So when a new thread takes the tid, no object names the old thread, and the new thread
 // cannot mistake an old object for its own. The generation, bumped at each attach and kept in the state word above
@@ -36,6 +39,7 @@ import { pageAddress } from "./pages";
 import { abandonObject } from "./refcount";
 import { drainAndFree, drainFrees, releaseRights } from "./queue";
 import { releaseLocksOf } from "./lock";
+import { unlinkAll } from "./embed";
 import { waitForWorld, worldHeldByOther } from "./safepoint";
 import { waitOn } from "./host";
 
@@ -79,6 +83,7 @@ export function detachThread(tid: u32, generation: u32 = ANY_GENERATION): i32 {
   if (e != OK) return setError(e, tid);
   let dead = tid != myTid;
   releaseLocksOf(rec); // a dead thread's locks would stay held forever; a leaving thread's too
+  unlinkAll(rec); // the stacks, TLS and last-user libraries of the foreign modules it linked (embed.ts)
   drainAndFree(rec);
   abandonObjectsOf(tid, dead); // merges every live object of tid: tid = 0, MERGED (and ORPHAN if it died)
   drainFrees();

@@ -1,7 +1,7 @@
 // The benchmark suite: `npm run bench` (builds first), or `node bench/run.mjs [flags]` after a build.
 //   --quick          smaller sizes and fewer runs: the whole run in under a minute
 //   --tiny           (or BIASRC_BENCH_TINY=1) toy sizes for the test suite: a few seconds, numbers meaningless
-//   --suite NAME     only these suites (repeatable, or a comma list): rc js mix scaling alloc share shapes overhead cycles
+//   --suite NAME     only these suites (repeatable, or a comma list): rc js mix scaling alloc share shapes overhead cycles embed
 //   --threads N      threads for mix and scaling (default: the number of cores)
 //   --json FILE      where the results go (default bench/results/latest.json); the chart goes beside it (.svg)
 // Progress goes to stderr, tables to stdout.
@@ -17,7 +17,7 @@ import { renderChart } from './lib/chart.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = dirname(here);
-const SUITES = ['rc', 'js', 'mix', 'scaling', 'alloc', 'share', 'shapes', 'overhead', 'cycles'];
+const SUITES = ['rc', 'js', 'mix', 'scaling', 'alloc', 'share', 'shapes', 'overhead', 'cycles', 'embed'];
 
 function usage(message) {
   process.stderr.write(`bench: ${message}\nusage: node bench/run.mjs [--quick] [--tiny] [--suite NAME]... [--threads N] [--json FILE]\n`);

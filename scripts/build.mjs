@@ -1,5 +1,7 @@
 // Builds everything `npm test` and the package need: the wasm core (release, debug and the single-thread builds),
-// the TypeScript (dist/), and the browser entry's inline copies of the wasm (dist/inline/<build>.js: base64).
+// the TypeScript (dist/), the browser entry's inline copies of the wasm (dist/inline/<build>.js: base64), the C and
+// Rust headers for embedders (include/biasrc.h, include/biasrc.rs: generated, not committed) and the reference
+// biasrc_wait module for hosts without JavaScript (build/biasrc_wait.wasm).
 // Usage: node scripts/build.mjs [--if-needed]   (--if-needed: skip when the outputs are newer than every source;
 // `npm pack` / prepack uses it, so packing after `npm test` rebuilds nothing)
 import { spawnSync } from 'node:child_process';
@@ -47,6 +49,12 @@ const steps = [
     cmd: [bin('tsc'), '-p', 'tsconfig.json'] },
   { name: 'inline wasm', outputs: INLINE.map(([name]) => `dist/inline/${name}.js`), inputs: INLINE.map(([, file]) => file),
     run: writeInline },
+  // after the core and dist/: it reads build/biasrc.wasm and imports dist/link-abi.js (the loader's conventions)
+  { name: 'C and Rust headers', outputs: ['include/biasrc.h', 'include/biasrc.rs'],
+    inputs: ['build/biasrc.wasm', 'assembly/index.ts', 'dist/link-abi.js', 'scripts/gen-header.mjs', 'scripts/lib/abi.mjs'],
+    cmd: [process.execPath, join(root, 'scripts', 'gen-header.mjs')] },
+  { name: 'biasrc_wait module', outputs: ['build/biasrc_wait.wasm'], inputs: ['include/biasrc_wait.wat', 'scripts/build-wait.mjs'],
+    cmd: [process.execPath, join(root, 'scripts', 'build-wait.mjs')] },
 ];
 
 const newest = (path) => newestMtime(root, path);

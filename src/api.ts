@@ -15,6 +15,9 @@ export type {
   DescribedElement,
 } from './shape.js';
 export type { Strings } from './strings.js';
+export {
+  LinkedModule, prepareModule, type LinkOptions, type LinkShare, type LinkSource, type ForeignExports, type ForeignFunction,
+} from './link.js';
 export { HeapThread, type SpawnOptions, type TerminateOptions } from './thread.js';
 export { BrcError, errorName, type BrcErrorCode } from './errors.js';
 export { LAYOUT, STAT_NAMES, type Layout, type Stats, type StatName } from './layout.js';

@@ -8,7 +8,9 @@ import { ABI_CONSTANTS, ERROR_CODE_NAMES } from './generated/abi.js';
 export type BrcErrorCode =
   | 'EINVAL' | 'EFREED' | 'ENOMEM' | 'ETHREADS' | 'EINIT' | 'ELAYOUT' | 'ENOTATTACHED' | 'EATTACHED'
   | 'ENOTLOCKED' | 'EBUSY' | 'ELOCKS' | 'EDEADLK' | 'ETIMEDOUT' | 'ECLOSED' | 'ENOTSHARED' | 'ELOAD' | 'ENESTED'
-  | 'EINVARIANT';
+  | 'EINVARIANT'
+  // the loader of foreign modules (link.ts): the module cannot share a heap; its stack overflowed
+  | 'ELINK' | 'ESTACK';
 
 /** Error codes the wasm module reports, by name (generated from the module). */
 export type WasmErrorName = (typeof ERROR_CODE_NAMES)[number];

@@ -23,6 +23,7 @@ import { ownerDecref, ownerIncref } from './fastpath.js';
 import { collectCycles, mergeEveryQueue, type CycleOptions } from './collect.js';
 import { ThreadGroup } from './lifecycle.js';
 import type { HeapShare, HeapThread, SpawnOptions } from './thread.js';
+import { link, runDetachHooks, type ForeignExports, type LinkedModule, type LinkOptions, type LinkSource } from './link.js';
 import type { WasmMemory, WasmModule, WorkerSource } from './host.js';
 import {
   compileCore, createSharedMemory, instantiateCore, memoryPages, type BrcExports, type CoreInstance,
@@ -418,6 +419,26 @@ export class Heap {
     }, 0);
   }
 
+  // ---- foreign modules (link.ts) ------------------------------------------------------------------------------------
+
+  /** Unlinks this thread's foreign modules before it detaches (the core frees their blocks at detach anyway). */
+  readonly #detachHooks = new Set<() => void>();
+
+  /**
+   * Links a foreign wasm module (C, Rust: docs/EMBEDDING.md) into this thread: its bytes (a new library in this
+   * heap: its data block is made here), or another thread's `linked.share` (the same library, this thread's own
+   * stack and TLS). ELINK for a module that cannot share a heap, ELAYOUT for one built for another core.
+   */
+  link<E extends object = ForeignExports>(source: LinkSource, options?: LinkOptions): Promise<LinkedModule<E>> {
+    this.#check.open('link');
+    const hooks = this.#detachHooks;
+    const host = {
+      raw: this.raw, memory: this.memory, tid: this.tid, debug: this.debug,
+      onDetach: (hook: () => void) => { hooks.add(hook); return () => { hooks.delete(hook); }; },
+    };
+    return link<E>(host, source, options);
+  }
+
   // ---- threads (lifecycle.ts) --------------------------------------------------------------------------------------
 
   /**
@@ -465,6 +486,7 @@ export class Heap {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#queueIndex >= 0) Atomics.notify(new Int32Array(this.memory.buffer), this.#queueIndex);
+    runDetachHooks(this.#detachHooks); // linked modules: unlinked while this thread is still attached
     this.raw.brc_thread_detach();
     // incref and decref skip the closed test on their fast paths (and unchecked calls skip every test)
     for (const name of ['incref', 'decref', 'getRef', 'loadRef', 'setRef'] as const) {

@@ -381,10 +381,11 @@ describe('the packed package in a fresh app', () => {
 
     it('arethetypeswrong finds nothing beyond what the README justifies', async () => {
       // --profile esm-only: biasrc is ESM only (no require() from CommonJS; Node >= 20.19 can require(esm) anyway);
-      // the ./wasm* entries are the raw .wasm files, for apps that serve them themselves: no types to resolve
+      // the ./wasm* entries are the raw .wasm files, for apps that serve them themselves (./wasm/wait: the reference
+      // biasrc_wait for hosts without JavaScript): no types to resolve
       const tarball = readdirSync(tmp).find((f) => f.endsWith('.tgz'))!;
       await run(bin('@arethetypeswrong/cli', 'attw'), [join(tmp, tarball), '--profile', 'esm-only', '--no-color', '--no-emoji',
-        '--exclude-entrypoints', './wasm', './wasm/debug', './wasm/single', './wasm/single-debug'], tmp);
+        '--exclude-entrypoints', './wasm', './wasm/debug', './wasm/single', './wasm/single-debug', './wasm/wait'], tmp);
     });
 
     it('the README shows the tested browser example verbatim', () => {

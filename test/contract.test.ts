@@ -31,7 +31,7 @@ describe('the contract between src/ and the core', () => {
 
   it('every brc_ call in src/ is an export of the contract', () => {
     const calls = new Set<string>();
-    for (const file of ['heap.ts', 'check.ts', 'locks.ts', 'lifecycle.ts', 'worker.ts', 'thread.ts', 'ref.ts', 'wasm.ts']) {
+    for (const file of ['heap.ts', 'check.ts', 'locks.ts', 'lifecycle.ts', 'worker.ts', 'thread.ts', 'ref.ts', 'wasm.ts', 'link.ts']) {
       for (const m of readFileSync(join(root, 'src', file), 'utf8').matchAll(/\b(brc_\w+)\b/g)) calls.add(m[1]);
     }
     expect(calls.size).toBeGreaterThan(15);
