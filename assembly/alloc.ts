@@ -34,7 +34,7 @@ import {
 } from "./layout";
 import { myRecord, myTid, recordOf } from "./instance";
 import { lockHeap, unlockHeap } from "./mutex";
-import { SP_PAGE_FULL, SP_REMOTE_FREED, schedulePoint } from "./schedule";
+import { SP_PAGE_FULL, SP_REMOTE_FREED, SP_REMOTE_LINKED, schedulePoint } from "./schedule";
 import { mapGet, mapSet, pageAddress, pageHigh, pageIndex, pageOf, releasePages, reservePages, reservedFresh } from "./pages";
 
 // ---- size classes -----------------------------------------------------------------------------------------------
@@ -242,6 +242,7 @@ function remoteFree(page: usize, block: usize): void {
   do {
     old = atomic.load<u32>(page + P_THREAD_FREE); // only a guess for the CAS below, which validates it
     store<u32>(block, old & ~THREAD_FREE_FULL);
+    schedulePoint(SP_REMOTE_LINKED, block);
     // release: the link store above happens before the owner's xchg can see the block
   } while (atomic.cmpxchg<u32>(page + P_THREAD_FREE, old, <u32>block) != old);
   schedulePoint(SP_REMOTE_FREED, block);

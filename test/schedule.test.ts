@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { LAYOUT, errorName } from '../dist/index.js';
 import { info } from './helpers/info.js';
 import { stat } from './helpers/core.js';
-import { withSchedule, type Schedule } from './helpers/schedule.js';
+import { DEADLINE_MS, withSchedule, type Schedule } from './helpers/schedule.js';
 
 const L = LAYOUT as unknown as Record<string, number>;
 const LARGE = 40_000; // past SMALL_MAX: a page run of its own, back to the pool when freed (anyone can reuse it)
@@ -54,7 +54,7 @@ describe('MERGED is published only after ownership is dropped (gh-121794)', () =
     const reused = await B.call('alloc', LARGE, 0);
     expect(reused).toBe(obj); // the same pages, now B's object
     A.resume();
-    await merge.done;
+    await s.done(merge);
     expect(info(s.heap.core, reused)).toMatchObject({ owner: B.tid, local: 1, shared: 0, merged: false });
     await B.call('decref', reused);
     await expectExact(s);
@@ -77,7 +77,7 @@ describe('MERGED is published only after ownership is dropped (gh-121794)', () =
     const reused = await B.call('alloc', LARGE, 0);
     expect(reused).toBe(obj);
     A.resume();
-    expect(await drain.done).toBe(1);
+    expect(await s.done(drain)).toBe(1);
     expect(info(s.heap.core, reused)).toMatchObject({ owner: B.tid, local: 1, shared: 0, merged: false });
     await B.call('decref', reused);
     await expectExact(s);
@@ -95,7 +95,7 @@ describe('MERGED is published only after ownership is dropped (gh-121794)', () =
     await B.call('decref', first); // freed: on the page's thread-free stack
     await B.call('decref', obj); // freed: its first word now links to `first`
     A.resume();
-    expect(await detach.done).toBe(0);
+    expect(await s.done(detach)).toBe(0);
     s.actors.splice(s.actors.indexOf(A), 1); // detached already
     await A.worker.terminate();
     await expectExact(s); // a late store into `obj` would have cut `first` off the free list: a block lost
@@ -112,7 +112,7 @@ describe('MERGED is published only after ownership is dropped (gh-121794)', () =
     await B.call('decref', obj); // count 1 -> 0, not merged yet: nobody frees it here
     expect(validity(s, obj)).toBe('OK');
     A.resume();
-    await merge.done; // its CAS fails on the guess, sees count 0, sets MERGED: dead, A frees it
+    await s.done(merge); // its CAS fails on the guess, sees count 0, sets MERGED: dead, A frees it
     expect(validity(s, obj)).toBe('EFREED');
     await expectExact(s);
   }));
@@ -123,15 +123,15 @@ describe('MERGED is published only after ownership is dropped (gh-121794)', () =
     A.arm('SP_OWNERSHIP_DROPPED', obj);
     const detach = A.start('thread_detach');
     await A.until('SP_OWNERSHIP_DROPPED', detach);
-    B.arm('SP_MERGE_WAIT', obj);
+    B.arm('SP_MERGE_WAIT', obj, 100); // parks at its 101st look: it kept waiting, it did not run ahead
     const release = B.start('decref', obj); // shared 0: QUEUED; tid is 0 already, so B merges it itself
     await B.until('SP_MERGE_WAIT', release);
     expect(info(s.heap.core, obj)).toMatchObject({ owner: 0, queued: true, merged: false, shared: 0 });
     A.resume();
-    expect(await detach.done).toBe(0);
+    expect(await s.done(detach)).toBe(0);
     expect(info(s.heap.core, obj)).toMatchObject({ owner: 0, queued: true, merged: true, shared: 1 });
     B.resume();
-    await release.done;
+    await s.done(release);
     expect(validity(s, obj)).toBe('EFREED');
     s.actors.splice(s.actors.indexOf(A), 1);
     await A.worker.terminate();
@@ -152,7 +152,7 @@ describe('merge queues', () => {
     expect(s.queueWord(A.tid)).toBe(second);
     expect(await A.call('collect')).toBe(2); // the owner drains while C sits after its CAS: both objects
     C.resume();
-    await push.done;
+    await s.done(push);
     expect(s.queueWord(A.tid)).toBe(0);
     await A.call('decref', first);
     await A.call('decref', second);
@@ -172,7 +172,7 @@ describe('merge queues', () => {
     await C.call('decref', second); // pushed on the empty queue while A holds the list it took
     expect(s.queueWord(A.tid)).toBe(second);
     A.resume();
-    expect(await drain.done).toBe(1);
+    expect(await s.done(drain)).toBe(1);
     expect(await A.call('collect')).toBe(1);
     await A.call('decref', first);
     await A.call('decref', second);
@@ -188,7 +188,7 @@ describe('merge queues', () => {
     await B.until('SP_LINK_LOADED', push);
     expect(await C.call('lock', obj)).toBe(0); // the lock bit changes under B's guess
     B.resume();
-    await push.done;
+    await s.done(push);
     expect(s.x.brc_info_lock(obj)).toBe(1); // still locked: C holds it
     expect(await C.call('unlock', obj)).toBe(0);
     expect(await A.call('collect')).toBe(1);
@@ -196,7 +196,7 @@ describe('merge queues', () => {
     await expectExact(s);
   }));
 
-  it('drain reads the next link before the merge, which may free the object', () => withSchedule(async (s) => {
+  it('a queue whose merges free every object: each is merged once and freed once', () => withSchedule(async (s) => {
     const [A, B] = [await s.actor('A'), await s.actor('B')];
     const objs = [await A.call('alloc', 8, 0), await A.call('alloc', 8, 0), await A.call('alloc', 8, 0)];
     for (const o of objs) await A.call('incref', o);
@@ -213,7 +213,7 @@ describe('merge queues', () => {
     s.x.brc_incref(obj);
     const queue = s.x.brc_queue_address(s.tid) >>> 2;
     let woken = false, seen = -1;
-    const waiter = Atomics.waitAsync(s.i32(), queue, 0, 20_000);
+    const waiter = Atomics.waitAsync(s.i32(), queue, 0, DEADLINE_MS);
     expect(waiter.async).toBe(true);
     const wake = (waiter.value as Promise<string>).then((r) => { woken = true; seen = s.word(queue * 4); return r; });
     B.arm('SP_QUEUE_PUSH', obj);
@@ -222,7 +222,7 @@ describe('merge queues', () => {
     for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
     expect(woken).toBe(false);
     B.resume();
-    await push.done;
+    await s.done(push);
     expect(await wake).toBe('ok');
     expect(seen).toBe(obj);
     expect(s.x.brc_collect()).toBe(1);
@@ -260,7 +260,7 @@ describe('parking and helping', () => {
     expect(info(s.heap.core, obj)).toMatchObject({ merged: true, queued: false, shared: 1 });
     A.resume();
     expect(s.x.brc_unlock(lockObj)).toBe(0);
-    expect(await lock.done).toBe(0);
+    expect(await s.done(lock)).toBe(0);
     expect(await A.call('unlock', lockObj)).toBe(0);
     await A.call('decref', obj);
     s.x.brc_decref(lockObj);
@@ -285,7 +285,7 @@ describe('parking and helping', () => {
     expect(s.queueWord(A.tid)).toBe(second);
     A.resume();
     expect(s.x.brc_unlock(lockObj)).toBe(0);
-    expect(await lock.done).toBe(0);
+    expect(await s.done(lock)).toBe(0);
     expect(await A.call('unlock', lockObj)).toBe(0);
     expect(await A.call('collect')).toBe(0); // its re-check after PARKED merged `second`
     await A.call('decref', first);
@@ -308,13 +308,13 @@ describe('parking and helping', () => {
     expect(s.state(A.tid)).toBe(L.STATE_PARKED);
     await C.call('decref', second); // sees PARKED: helps in turn
     B.resume();
-    await help.done;
+    await s.done(help);
     expect(s.queueWord(A.tid)).toBe(0); // A still asleep, and nothing waits in its queue
     expect(lock.settled).toBe(false);
     expect(info(s.heap.core, second)).toMatchObject({ merged: true, queued: false });
     expect(stat(s.heap.core, 'STAT_HELPED_MERGES')).toBe(2);
     expect(s.x.brc_unlock(lockObj)).toBe(0);
-    expect(await lock.done).toBe(0);
+    expect(await s.done(lock)).toBe(0);
     expect(await A.call('unlock', lockObj)).toBe(0);
     await A.call('decref', first);
     await A.call('decref', second);
@@ -334,11 +334,11 @@ describe('parking and helping', () => {
     await B.until('SP_QUEUE_PUSH', push);
     expect(s.queueWord(A.tid)).toBe(0);
     B.resume();
-    await push.done;
+    await s.done(push);
     expect(s.queueWord(A.tid)).toBe(0); // merged for the sleeping owner
     expect(info(s.heap.core, obj)).toMatchObject({ merged: true, shared: 1 });
     expect(s.x.brc_unlock(lockObj)).toBe(0);
-    expect(await lock.done).toBe(0);
+    expect(await s.done(lock)).toBe(0);
     expect(await A.call('unlock', lockObj)).toBe(0);
     await A.call('decref', obj);
     s.x.brc_decref(lockObj);
@@ -360,8 +360,8 @@ describe('parking and helping', () => {
     await A.sleepsOn(s.record(A.tid) + L.R_STATE, lock);
     expect(lock.settled).toBe(false);
     B.resume(); // gives them back and notifies
-    await help.done;
-    expect(await lock.done).toBe(0);
+    await s.done(help);
+    expect(await s.done(lock)).toBe(0);
     expect(await A.call('unlock', lockObj)).toBe(0);
     await A.call('decref', obj);
     s.x.brc_decref(lockObj);
@@ -381,7 +381,7 @@ describe('the free path', () => {
     expect(reused).toBe(obj);
     expect(await B.call('upgrade', weak)).toBe(0); // never the object that reuses the block
     A.resume();
-    await free.done;
+    await s.done(free);
     expect(await B.call('upgrade', weak)).toBe(0);
     expect(info(s.heap.core, reused)).toMatchObject({ owner: B.tid, local: 1 });
     await B.call('decref', reused);
@@ -402,7 +402,7 @@ describe('slots', () => {
     await B.call('set_ref', parent, 0, 0); // B empties the slot: releases the slot's reference
     await B.call('decref', child); // and its own
     A.resume();
-    await set.done;
+    await s.done(set);
     expect(info(s.heap.core, child)).toMatchObject({ merged: true, shared: 1 }); // A's, in the shared count
     await A.call('decref', child); // the last one
     expect(validity(s, child)).toBe('EFREED');
@@ -423,9 +423,9 @@ describe('slots', () => {
     const clear = B.start('set_ref', parent, 0, 0);
     await B.until('SP_SLOT_BUSY', clear); // the slot is BUSY: B must wait for A
     A.resume();
-    expect(await load.done).toBe(child);
+    expect(await s.done(load)).toBe(child);
     B.resume();
-    await clear.done;
+    await s.done(clear);
     expect(validity(s, child)).toBe('OK'); // A's reference keeps it
     await A.call('decref', child);
     expect(validity(s, child)).toBe('EFREED');
@@ -435,6 +435,23 @@ describe('slots', () => {
 });
 
 describe('counts', () => {
+  it('an object with a weak reference (shared word never 0) is still queued, not decremented below zero', () => withSchedule(async (s) => {
+    const [A, B] = [await s.actor('A'), await s.actor('B')];
+    const obj = await A.call('alloc', 8, 0);
+    await A.call('incref', obj); // B's
+    const weak = await A.call('weak', obj);
+    await B.call('decref', obj); // count 0, WEAK: queued like a shared word of 0
+    expect(info(s.heap.core, obj)).toMatchObject({ queued: true, shared: 0, local: 2 });
+    expect(await A.call('collect')).toBe(1);
+    expect(info(s.heap.core, obj)).toMatchObject({ merged: true, queued: false, shared: 1 });
+    expect(await B.call('upgrade', weak)).toBe(obj);
+    await B.call('decref', obj);
+    await A.call('decref', obj);
+    expect(validity(s, obj)).toBe('EFREED');
+    expect(await B.call('upgrade', weak)).toBe(0);
+    await expectExact(s, 0, 2);
+  }));
+
   it('a shared decrement whose guess went stale retries its CAS: no decrement is lost', () => withSchedule(async (s) => {
     const [A, B, C] = await s.actors3();
     const obj = await A.call('alloc', 8, 0);
@@ -445,7 +462,7 @@ describe('counts', () => {
     await B.until('SP_SHARED_DECREMENT', dec); // B computed 2 -> 1
     await C.call('decref', obj); // 2 -> 1 under B's guess
     B.resume();
-    await dec.done;
+    await s.done(dec);
     expect(info(s.heap.core, obj)).toMatchObject({ shared: 0, local: 1 });
     await A.call('decref', obj);
     expect(validity(s, obj)).toBe('EFREED');
@@ -454,6 +471,25 @@ describe('counts', () => {
 });
 
 describe('allocator', () => {
+  it('a thread asleep on the heap lock is woken when the holder lets go', () => withSchedule(async (s) => {
+    const [A, B] = [await s.actor('A'), await s.actor('B')];
+    const obj = await A.call('alloc', 8, 0); // moves to B
+    A.arm('SP_MERGE_PUBLISHED', obj);
+    const detach = A.start('thread_detach'); // abandons its objects with the heap lock held
+    await A.until('SP_MERGE_PUBLISHED', detach);
+    const malloc = B.start('malloc', LARGE); // a page run: needs the heap lock
+    await B.sleepsOn(256 + L.G_HEAP_LOCK, malloc);
+    A.resume();
+    expect(await s.done(detach)).toBe(0);
+    const block = await s.done(malloc);
+    expect(block).not.toBe(0);
+    await B.call('free', block);
+    await B.call('decref', obj);
+    s.actors.splice(s.actors.indexOf(A), 1);
+    await A.worker.terminate();
+    await expectExact(s);
+  }));
+
   it('a remote free links the block before the CAS that publishes it to the owner', () => withSchedule(async (s) => {
     const [A, B, C] = await s.actors3();
     const one = await A.call('malloc', 1000), two = await A.call('malloc', 1000); // a page of A's own for this class
@@ -465,7 +501,22 @@ describe('allocator', () => {
     const again = [await A.call('malloc', 1000), await A.call('malloc', 1000)]; // the owner collects the stack
     expect(again.sort()).toEqual([one, two].sort());
     C.resume();
-    await free.done;
+    await s.done(free);
+    for (const b of again) await A.call('free', b);
+    await expectExact(s);
+  }));
+
+  it('concurrent remote frees: a push whose guess went stale retries its CAS, none is lost', () => withSchedule(async (s) => {
+    const [A, B, C] = await s.actors3();
+    const one = await A.call('malloc', 1000), two = await A.call('malloc', 1000);
+    B.arm('SP_REMOTE_LINKED', one);
+    const free = B.start('free', one); // read the empty stack, linked `one` to it
+    await B.until('SP_REMOTE_LINKED', free);
+    await C.call('free', two); // the stack is [two] now
+    B.resume();
+    await s.done(free); // its CAS fails, it links again: [one, two]
+    const again = [await A.call('malloc', 1000), await A.call('malloc', 1000)];
+    expect(again.sort()).toEqual([one, two].sort());
     for (const b of again) await A.call('free', b);
     await expectExact(s);
   }));
@@ -482,7 +533,7 @@ describe('allocator', () => {
     await B.call('free', blocks[0]); // replaces the FULL bit: owes the page back to A
     expect(s.word(s.record(A.tid) + L.R_RECLAIM)).toBe(page);
     A.resume();
-    const fourth = await next.done; // from a new page
+    const fourth = await s.done(next); // from a new page
     expect(await A.call('malloc', size)).toBe(blocks[0]); // the block B freed, on the page handed back
     for (const b of [...blocks, fourth]) await A.call('free', b);
     await expectExact(s);

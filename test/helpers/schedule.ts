@@ -163,7 +163,13 @@ export class Schedule {
     return [await this.actor('A'), await this.actor('B'), await this.actor('C')];
   }
 
-  /** Address of the head of `tid`'s merge queue, and its value now. */
+  /** The result of a call, once it returns (within the deadline: a call that never returns fails the test). */
+  async done(run: Run): Promise<number> {
+    await this.until(() => run.settled, `${run.what} to return`);
+    return run.done;
+  }
+
+  /** The head of `tid`'s merge queue, now. */
   queueWord(tid: number): number {
     return this.word(this.x.brc_queue_address(tid));
   }
