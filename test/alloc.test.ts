@@ -206,6 +206,26 @@ describe('allocator lists', () => {
     expect(verify(core)).toBe('ok');
   });
 
+  it('a detached thread\'s page keeps its local free list and its remote frees: the adopter gets every block back', async () => {
+    const heap = await freshHeap();
+    const x = heap.core.exports;
+    const [a, b] = [await instantiateCore(heap.module, heap.memory), await instantiateCore(heap.module, heap.memory)];
+    expect(a.exports.brc_thread_attach()).toBeGreaterThan(0);
+    expect(b.exports.brc_thread_attach()).toBeGreaterThan(0);
+    const size = 700; // a class nobody else uses here
+    const blocks = Array.from({ length: 4 }, () => a.exports.brc_malloc(size));
+    a.exports.brc_free(blocks[0]); // the page's local free list: [1, 0]
+    a.exports.brc_free(blocks[1]);
+    b.exports.brc_free(blocks[2]); // its thread-free stack: [2]
+    expect(a.exports.brc_thread_detach()).toBe(0); // collects the stack in front of the local list, abandons the page
+    expect(verify(heap.core)).toBe('ok');
+    const again = [x.brc_malloc(size), x.brc_malloc(size), x.brc_malloc(size)]; // adopts the page
+    expect(again.sort()).toEqual(blocks.slice(0, 3).sort());
+    for (const block of [...again, blocks[3]]) x.brc_free(block);
+    expect(stat(heap.core, 'STAT_LIVE_BLOCKS')).toBe(0);
+    expect(verify(heap.core)).toBe('ok');
+  });
+
   it('two FULL pages handed back by remote frees before the owner looks: both come back', async () => {
     const heap = await freshHeap();
     const x = heap.core.exports;

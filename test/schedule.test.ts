@@ -1,6 +1,6 @@
 // Deterministic interleavings (issue 17): each test parks a thread at a named schedule point of the debug build
 // (assembly/schedule.ts), runs another thread's operation in the window, then resumes it. Each one stands behind a
-// store-ordering comment of assembly/ and fails when that order is reversed: scripts/mutants.json reverses each
+// store-ordering comment of assembly/ and fails when that order is reversed: scripts/mutants.mjs reverses each
 // (npm run mutate) and names the test that catches it. Every test ends with the heap exact and verified.
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
