@@ -34,6 +34,7 @@ import {
 } from "./layout";
 import { myRecord, myTid, recordOf } from "./instance";
 import { lockHeap, unlockHeap } from "./mutex";
+import { SP_PAGE_FULL, SP_REMOTE_FREED, SP_REMOTE_LINKED, schedulePoint } from "./schedule";
 import { mapGet, mapSet, pageAddress, pageHigh, pageIndex, pageOf, releasePages, reservePages, reservedFresh } from "./pages";
 
 // ---- size classes -----------------------------------------------------------------------------------------------
@@ -241,8 +242,10 @@ function remoteFree(page: usize, block: usize): void {
   do {
     old = atomic.load<u32>(page + P_THREAD_FREE); // only a guess for the CAS below, which validates it
     store<u32>(block, old & ~THREAD_FREE_FULL);
+    schedulePoint(SP_REMOTE_LINKED, block);
     // release: the link store above happens before the owner's xchg can see the block
   } while (atomic.cmpxchg<u32>(page + P_THREAD_FREE, old, <u32>block) != old);
+  schedulePoint(SP_REMOTE_FREED, block);
   if (old & THREAD_FREE_FULL) deliverPage(page);
 }
 
@@ -293,7 +296,10 @@ function collectThreadFree(page: usize): void {
 function markFull(page: usize): bool {
   store<u32>(page + P_STATE, PAGE_FULL); // before the CAS: a deliverer that replaces the bit must see FULL
   // succeeds only on an empty list; the first remote push after it replaces the bit and sees PAGE_FULL (stored above)
-  if (atomic.cmpxchg<u32>(page + P_THREAD_FREE, 0, THREAD_FREE_FULL) == 0) return true;
+  if (atomic.cmpxchg<u32>(page + P_THREAD_FREE, 0, THREAD_FREE_FULL) == 0) {
+    schedulePoint(SP_PAGE_FULL, page);
+    return true;
+  }
   store<u32>(page + P_STATE, PAGE_AVAIL);
   return false;
 }

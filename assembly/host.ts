@@ -20,3 +20,8 @@ declare function hostWait(address: usize, expected: i32, timeoutMs: i32): i32;
 export function waitOn(address: usize, expected: u32): i32 {
   return hostWait(address, <i32>expected, -1);
 }
+
+/** Sleeps while the u32 at `address` is `expected`, for at most `timeoutMs` milliseconds (< 0: no limit). */
+export function waitFor(address: usize, expected: u32, timeoutMs: i32): i32 {
+  return hostWait(address, <i32>expected, timeoutMs);
+}

@@ -582,3 +582,27 @@ export function brc_debug_set_counts(handle: usize, local: u32, sharedCount: i32
 
 /** Does nothing: the baseline for measuring the cost of a JS -> wasm call. */
 export function brc_empty(): void {}
+
+// ==== Schedule points (debug build; issue 17) =======================================================================
+// Test hooks only, kept together here: the point names and the table layout (assembly/schedule.ts), and the call
+// that tells this instance where the table is. test/schedule.test.ts parks threads at the points through it.
+
+import { setSchedule } from "./schedule";
+export {
+  SP_OWNERSHIP_DROPPED, SP_MERGE_PUBLISHED, SP_MERGE_LOADED, SP_MERGE_WAIT, SP_SHARED_DECREMENT, SP_QUEUED_SET,
+  SP_INCREF_ADDED, SP_QUEUE_PUSH, SP_LINK_LOADED, SP_QUEUE_PUSHED, SP_QUEUE_TAKEN, SP_RIGHTS_RELEASED,
+  SP_FREE_RELEASED, SP_PARK_DRAINED, SP_PARK_PARKED, SP_SLOT_SWAPPED, SP_SLOT_BUSY, SP_SLOT_LOADED, SP_REMOTE_FREED,
+  SP_PAGE_FULL, SP_REMOTE_LINKED, SCHEDULE_RANDOM, SCHEDULE_RANDOM_MS, SCHEDULE_RANDOM_PARKS, SCHEDULE_PASSED, SCHEDULE_ENTRIES,
+  SCHEDULE_ENTRY_SIZE, SE_ARM, SE_OBJECT, SE_SKIP, SE_PARKED,
+} from "./schedule";
+
+/**
+ * Debug build only (EINVAL in release): this instance's schedule table (assembly/schedule.ts; 0: none) and the seed
+ * of its random parks. Call it in every thread that should stop at schedule points.
+ */
+export function brc_debug_schedule(table: usize, seed: u32): i32 {
+  if (!DEBUG) return setError(EINVAL, table);
+  setSchedule(table, seed);
+  return OK;
+}
+// ==== end of the schedule points block ===============================================================================

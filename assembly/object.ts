@@ -25,6 +25,7 @@ import { allocBlock } from "./alloc";
 import { mapGet, pageHigh, pageIndex, pageOf } from "./pages";
 import { decrefAny, incref } from "./refcount";
 import { drainAndFree, drainFrees } from "./queue";
+import { SP_SLOT_BUSY, SP_SLOT_LOADED, SP_SLOT_SWAPPED, schedulePoint } from "./schedule";
 
 /** A new object with one reference, owned by this thread; 0 with ENOMEM or EINVAL recorded. */
 export function allocObject(bytes: usize, slots: u32): usize {
@@ -94,10 +95,14 @@ export function setRef(obj: usize, index: u32, child: usize): void {
   let old: u32;
   while (true) {
     old = atomic.load<u32>(slot); // a guess for the CAS below
-    if (old & SLOT_BUSY) continue; // a load_ref is taking its reference: wait for it
+    if (old & SLOT_BUSY) { // a load_ref is taking its reference: wait for it
+      schedulePoint(SP_SLOT_BUSY, obj);
+      continue;
+    }
     // release: the child's increment happens before another thread can read it from the slot
     if (atomic.cmpxchg<u32>(slot, old, <u32>child) == old) break;
   }
+  schedulePoint(SP_SLOT_SWAPPED, obj);
   if (old != 0) decrefAny(<usize>old);
   drainFrees();
 }
@@ -119,6 +124,7 @@ export function loadRef(obj: usize, index: u32): usize {
     if (atomic.cmpxchg<u32>(slot, child, child | SLOT_BUSY) == child) break;
   }
   incref(<usize>child);
+  schedulePoint(SP_SLOT_LOADED, obj);
   atomic.store<u32>(slot, child); // release the slot; our increment is visible before a set_ref swaps it out
   return <usize>child;
 }

@@ -8,18 +8,20 @@
 //
 // Asleep and parked is a safe point: a thread may be terminated there (safepoint.ts stopState reports it).
 //
-// Layer 7: imports the queues (to drain and to help), the safe points and the instance.
+// Layer 7: imports the queues (to drain and to help), the safe points, the schedule points and the instance.
 
 import { R_QUEUE, R_STATE, STATE_ACTIVE, STATE_HELPED, STATE_MASK, STATE_PARKED } from "./layout";
 import { myRecord, myTid } from "./instance";
 import { enterOp, leaveOp } from "./safepoint";
 import { drainAndFree, wakeOrHelp } from "./queue";
 import { waitOn } from "./host";
+import { SP_PARK_DRAINED, SP_PARK_PARKED, schedulePoint } from "./schedule";
 
 /** Before blocking: lets other threads merge this thread's queue while it sleeps. */
 export function parkSelf(): void {
   if (myTid == 0) return;
   drainAndFree(myRecord);
+  schedulePoint(SP_PARK_DRAINED, myRecord);
   // release: our local-count stores happen before a helper's acquiring CAS PARKED -> HELPED. We hold the rights
   // (ACTIVE), so the generation above the state cannot change meanwhile.
   let state = myRecord + R_STATE;
@@ -28,6 +30,7 @@ export function parkSelf(): void {
   // sleep on a lock: look again now that we are PARKED, and merge it ourselves (as a helper would). Found by the
   // model (docs/MODEL.md).
   if (atomic.load<u32>(myRecord + R_QUEUE) != 0) wakeOrHelp(myRecord, false);
+  schedulePoint(SP_PARK_PARKED, myRecord);
   leaveOp(); // asleep and parked is a safe point: we may be terminated here
 }
 

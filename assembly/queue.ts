@@ -30,6 +30,9 @@ import { forgetLock } from "./locktable";
 import { freeBlock } from "./alloc";
 import { clearWeakCell } from "./weaktable";
 import { checkFreeable, decrefAny, mergeQueued } from "./refcount";
+import {
+  SP_FREE_RELEASED, SP_LINK_LOADED, SP_QUEUE_PUSH, SP_QUEUE_PUSHED, SP_QUEUE_TAKEN, SP_RIGHTS_RELEASED, schedulePoint,
+} from "./schedule";
 
 /** Pushes `obj` (QUEUED just set by the caller) onto the queue of its owner, or merges it if there is none. */
 export function enqueue(obj: usize): void {
@@ -43,12 +46,14 @@ export function enqueue(obj: usize): void {
     return;
   }
   let rec = recordOf(tid);
+  schedulePoint(SP_QUEUE_PUSH, obj);
   let head: u32;
   do {
     head = atomic.load<u32>(rec + R_QUEUE); // a guess for the head CAS below
     setLink(obj, head);
     // release: our link store happens before the object is reachable from the head (pairs with drainQueue's xchg)
   } while (atomic.cmpxchg<u32>(rec + R_QUEUE, head, <u32>obj) != head);
+  schedulePoint(SP_QUEUE_PUSHED, obj);
   wakeOrHelp(rec, head == 0);
 }
 
@@ -57,6 +62,7 @@ function setLink(obj: usize, next: u32): void {
   let w: u32;
   do {
     w = atomic.load<u32>(obj + H_LINK);
+    schedulePoint(SP_LINK_LOADED, obj);
     // a CAS, not a store: lockers change the low bits of the same word at the same time
   } while (atomic.cmpxchg<u32>(obj + H_LINK, w, (w & LINK_BITS) | next) != w);
 }
@@ -66,6 +72,7 @@ export function drainQueue(rec: usize): i32 {
   let n = 0;
   // acquire: pairs with the pushers' CAS, so their link stores are visible as we walk
   let obj = <usize>atomic.xchg<u32>(rec + R_QUEUE, 0);
+  schedulePoint(SP_QUEUE_TAKEN, obj);
   while (obj != 0) {
     let next = <usize>(atomic.load<u32>(obj + H_LINK) & ~LINK_BITS); // read before the merge may free obj
     mergeQueued(obj);
@@ -95,6 +102,7 @@ export function releaseRights(rec: usize, to: u32): void {
   while (true) {
     atomic.store<u32>(rec + R_STATE, released); // release the rights
     if (to == STATE_PARKED) atomic.notify(rec + R_STATE); // the owner may be waiting in unparkSelf
+    schedulePoint(SP_RIGHTS_RELEASED, rec);
     if (atomic.load<u32>(rec + R_QUEUE) == 0) return; // after our store above: a push we miss sees our release
     // someone else (or a new incarnation of the tid) holds them now and will drain
     if (atomic.cmpxchg<u32>(rec + R_STATE, released, held) != released) return;
@@ -185,6 +193,7 @@ function releaseObjectBlock(obj: usize): void {
   if (link & LINK_ORPHAN) atomic.sub<u32>(GLOBAL_BASE + G_ORPHANS, 1); // an orphan was freed after all
   if (ours && (link & LINK_WAITERS) != 0) atomic.notify(obj + H_LINK); // waiters on a freed object: a bug; wake them
   if (kept == 0) freeBlock(obj);
+  schedulePoint(SP_FREE_RELEASED, obj);
 }
 
 @inline function bumpGeneration(obj: usize): void {

@@ -31,6 +31,10 @@ import { E_BIASED_NEGATIVE, E_DOUBLE_FREE, E_NOT_OWNER, E_SHARED_NEGATIVE, EFREE
 import { countStat, myTid, myTidHigh, recordOf } from "./instance";
 import { worldHeldByMe } from "./safepoint";
 import { enqueue, scheduleFree } from "./queue";
+import {
+  SP_INCREF_ADDED, SP_MERGE_LOADED, SP_MERGE_PUBLISHED, SP_MERGE_WAIT, SP_OWNERSHIP_DROPPED, SP_QUEUED_SET,
+  SP_SHARED_DECREMENT, schedulePoint,
+} from "./schedule";
 
 @inline function sharedCount(s: i32): i32 {
   return s >> SHARED_SHIFT;
@@ -82,6 +86,7 @@ function increfShared(obj: usize): void {
   if (DEBUG) countStat(R_SHARED_INCREFS);
   // no ordering needed beyond the RMW itself: the caller already holds a reference, so the object stays alive
   let old = atomic.add<i32>(obj + H_SHARED, SHARED_ONE);
+  schedulePoint(SP_INCREF_ADDED, obj);
   if (sharedCount(old) >= SHARED_SATURATED) atomic.sub<i32>(obj + H_SHARED, SHARED_ONE);
 }
 
@@ -155,12 +160,14 @@ export function decrefUnlessLast(obj: usize): bool {
       if (sharedCount(next) < 0 && (next & SHARED_QUEUED) == 0) fail(E_SHARED_NEGATIVE, obj);
     }
     if (refuseLast && isDead(next)) return false;
+    schedulePoint(SP_SHARED_DECREMENT, obj);
     // acquire and release: a thread that frees after this CAS sees every write made before earlier decrements
     let seen = atomic.cmpxchg<i32>(obj + H_SHARED, s, next);
     if (seen == s) break;
     s = seen;
   }
   if ((s & ~SHARED_WEAK) == 0) {
+    schedulePoint(SP_QUEUED_SET, obj);
     enqueue(obj);
   } else if (isDead(next)) {
     scheduleFree(obj); // merged, count zero, in no queue: we held the last reference
@@ -174,6 +181,7 @@ export function decrefUnlessLast(obj: usize): bool {
 function mergeZeroLocal(obj: usize): void {
   // acquire: other threads' shared updates; s == 0 means nobody else holds or owes a reference
   let s = atomic.load<i32>(obj + H_SHARED);
+  schedulePoint(SP_MERGE_LOADED, obj);
   if (s == 0) {
     // no shared references and not queued: ours was the last reference, and nobody else can add one
     store<u32>(obj + H_LOCAL, 0);
@@ -215,6 +223,7 @@ function publishMerged(obj: usize, s: i32, add: i64, keep: i32): void {
     if (seen == s) break;
     s = seen;
   }
+  schedulePoint(SP_MERGE_PUBLISHED, obj);
   countStat(R_MERGES);
   if (isDead(next)) scheduleFree(obj);
 }
@@ -229,6 +238,7 @@ function publishMerged(obj: usize, s: i32, add: i64, keep: i32): void {
   }
   store<u32>(obj + H_LOCAL, 0);
   atomic.store<u16>(obj + H_TID, 0); // other threads read tid atomically to pick their path; release for local = 0
+  schedulePoint(SP_OWNERSHIP_DROPPED, obj);
 }
 
 /**
@@ -247,7 +257,10 @@ export function mergeQueued(obj: usize): void {
   } else {
     // tid is 0: if MERGED is not set yet, a merger is between dropOwnership and its CAS, which keeps QUEUED; wait
     // for it (MERGED, once set, stays), so that our count goes on top of its
-    while ((s & SHARED_MERGED) == 0) s = atomic.load<i32>(obj + H_SHARED);
+    while ((s & SHARED_MERGED) == 0) {
+      schedulePoint(SP_MERGE_WAIT, obj);
+      s = atomic.load<i32>(obj + H_SHARED);
+    }
   }
   publishMerged(obj, s, local - 1, 0); // the queue's reference goes, and QUEUED with it: the object left the queue
 }

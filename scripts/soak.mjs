@@ -1,5 +1,6 @@
 // Soak: randomized stress runs (main thread + 4 workers) and killed-worker runs, for N minutes.
-// Usage: npm run soak -- --minutes 10 [--seed 1] [--release]
+// Usage: npm run soak -- --minutes 10 [--seed 1] [--release] [--random-parks]
+// --random-parks: in the debug build, threads sleep 0-2 ms at 1 in 1,024 schedule points passed (assembly/schedule.ts)
 // Every run checks exact accounting and verify(); the first failure stops the soak and prints its seed.
 import { stressRun } from '../test/stress/harness.mjs';
 
@@ -10,15 +11,16 @@ const arg = (name, fallback) => {
 const minutes = Number(arg('minutes', 5));
 let seed = Number(arg('seed', Date.now() % 1_000_000));
 const debug = !process.argv.includes('--release');
+const randomParks = debug && process.argv.includes('--random-parks') ? { odds: 64, ms: 2 } : null;
 const minKillRuns = 100;
 const end = Date.now() + minutes * 60_000;
 const totals = { stressRuns: 0, killRuns: 0, killed: 0, objects: 0, queued: 0, merges: 0, leakedObjects: 0 };
 
-console.log(`soak: ${minutes} min, first seed ${seed}, ${debug ? 'debug' : 'release'} build`);
+console.log(`soak: ${minutes} min, first seed ${seed}, ${debug ? 'debug' : 'release'} build${randomParks ? ', random parks' : ''}`);
 while (Date.now() < end || totals.killRuns < minKillRuns) {
   // alternate stress and kill runs; past the deadline, only the kill runs still owed
   const kill = totals.killRuns < minKillRuns && ((totals.stressRuns + totals.killRuns) % 2 === 1 || Date.now() >= end);
-  const options = kill ? { seed, workers: 3, ms: 500, kills: 1 + (seed % 2), debug } : { seed, workers: 4, ms: 5000, debug };
+  const options = kill ? { seed, workers: 3, ms: 500, kills: 1 + (seed % 2), debug, randomParks } : { seed, workers: 4, ms: 5000, debug, randomParks };
   let report;
   try {
     report = await stressRun(options);

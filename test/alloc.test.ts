@@ -187,3 +187,58 @@ describe('allocator, threads', () => {
     expect(verify(heap.core)).toBe('ok');
   });
 });
+
+// Issue 17: the lists the allocator keeps its pages on, each step that a mutant of scripts/mutants.mjs drops.
+describe('allocator lists', () => {
+  const SIZE = 20_000; // three blocks to a page
+  const pageOf = (block: number) => block & ~0xffff;
+
+  it('a FULL page that gets a block back from its owner is available again at once', async () => {
+    const { core } = await freshHeap();
+    const x = core.exports;
+    const full = [x.brc_malloc(SIZE), x.brc_malloc(SIZE), x.brc_malloc(SIZE)];
+    const next = x.brc_malloc(SIZE); // the first page is FULL now
+    expect(pageOf(next)).not.toBe(pageOf(full[0]));
+    x.brc_free(full[1]);
+    expect(x.brc_malloc(SIZE)).toBe(full[1]);
+    for (const b of [...full, next]) x.brc_free(b);
+    expect(stat(core, 'STAT_LIVE_BLOCKS')).toBe(0);
+    expect(verify(core)).toBe('ok');
+  });
+
+  it('a detached thread\'s page keeps its local free list and its remote frees: the adopter gets every block back', async () => {
+    const heap = await freshHeap();
+    const x = heap.core.exports;
+    const [a, b] = [await instantiateCore(heap.module, heap.memory), await instantiateCore(heap.module, heap.memory)];
+    expect(a.exports.brc_thread_attach()).toBeGreaterThan(0);
+    expect(b.exports.brc_thread_attach()).toBeGreaterThan(0);
+    const size = 700; // a class nobody else uses here
+    const blocks = Array.from({ length: 4 }, () => a.exports.brc_malloc(size));
+    a.exports.brc_free(blocks[0]); // the page's local free list: [1, 0]
+    a.exports.brc_free(blocks[1]);
+    b.exports.brc_free(blocks[2]); // its thread-free stack: [2]
+    expect(a.exports.brc_thread_detach()).toBe(0); // collects the stack in front of the local list, abandons the page
+    expect(verify(heap.core)).toBe('ok');
+    const again = [x.brc_malloc(size), x.brc_malloc(size), x.brc_malloc(size)]; // adopts the page
+    expect(again.sort()).toEqual(blocks.slice(0, 3).sort());
+    for (const block of [...again, blocks[3]]) x.brc_free(block);
+    expect(stat(heap.core, 'STAT_LIVE_BLOCKS')).toBe(0);
+    expect(verify(heap.core)).toBe('ok');
+  });
+
+  it('two FULL pages handed back by remote frees before the owner looks: both come back', async () => {
+    const heap = await freshHeap();
+    const x = heap.core.exports;
+    const other = await instantiateCore(heap.module, heap.memory);
+    expect(other.exports.brc_thread_attach()).toBeGreaterThan(0);
+    const blocks = Array.from({ length: 7 }, () => x.brc_malloc(SIZE)); // pages one and two FULL, a third begun
+    expect(new Set(blocks.map(pageOf)).size).toBe(3);
+    other.exports.brc_free(blocks[0]); // replaces the FULL bit of page one: delivered to its owner
+    other.exports.brc_free(blocks[3]); // and of page two: the reclaim list holds both
+    const again = [x.brc_malloc(SIZE), x.brc_malloc(SIZE)];
+    expect(again.sort()).toEqual([blocks[0], blocks[3]].sort());
+    for (const b of [...blocks.slice(1, 3), ...blocks.slice(4), ...again]) x.brc_free(b);
+    expect(stat(heap.core, 'STAT_LIVE_BLOCKS')).toBe(0);
+    expect(verify(heap.core)).toBe('ok');
+  });
+});

@@ -21,6 +21,17 @@ describe('randomized stress: the main thread and 4 workers on a barrier', () => 
   }
 });
 
+describe('randomized schedule: the same stress with threads sleeping at random schedule points (debug build)', () => {
+  it(`seed ${baseSeed + 40}: 1 in 1,024 points passed sleeps 0-2 ms, in every thread; exact at the end`, async () => {
+    const report = await stressRun({ seed: baseSeed + 40, workers: 4, ms: 4000, randomParks: { odds: 64, ms: 2 } });
+    expect(report.liveObjects).toBe(0);
+    expect(report.objectsFreed).toBe(report.objectsAllocated);
+    expect(report.queued).toBeGreaterThan(1000);
+    expect(report.randomParks).toBeGreaterThan(0); // the windows really opened
+    expect(report.pointsPassed).toBeGreaterThan(report.randomParks);
+  }, 60_000);
+});
+
 describe('the release build under the same stress', () => {
   it(`seed ${baseSeed + 50}: the build users run (no invariant checks inside), exact at the end`, async () => {
     const report = await stressRun({ seed: baseSeed + 50, workers: 4, ms: 4000, debug: false });

@@ -2,6 +2,9 @@
 // `kills` of the workers are terminated at random moments meanwhile. Then everybody releases everything, and the
 // run checks: live objects equal exactly what the killed workers still held (and what that reaches), each object
 // was freed at most once (debug build), verify() is clean. Returns a report; throws on the first violation.
+// `randomParks` (debug build): every thread sleeps 0..`randomParks.ms` ms at random schedule points
+// (assembly/schedule.ts), `randomParks.odds` times in 65,536 points passed: windows a few instructions wide stay open
+// long enough for the other threads to run into them.
 import { describeThreads } from './records.mjs';
 import { Heap } from 'biasrc';
 import { createShared, Player, rng, HELD_CAPACITY, PHASE_RUN, PHASE_STOP, PHASE_RELEASE, PHASE_LEAVE, ARRIVED, STOPPED, RELEASED } from './ops.mjs';
@@ -11,9 +14,10 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // `pairShare` makes that share of every thread's steps loops of owner incref/decref pairs (the JS fast path).
 // `jsKills` more workers are killed inside such a loop, with worker_threads' own terminate(): no stop handshake, so
 // the kill lands at an arbitrary point of the JS fast path (release build only: the debug build always calls in).
-export async function stressRun({ seed, workers = 4, ms = 1000, kills = 0, jsKills = 0, pairShare = 0, debug = true, log = () => {} }) {
+export async function stressRun({ seed, workers = 4, ms = 1000, kills = 0, jsKills = 0, pairShare = 0, debug = true, randomParks = null, log = () => {} }) {
   if (jsKills > 0 && debug) throw new Error('stressRun: jsKills needs the release build (the debug build has no JS fast path)');
   const heap = await Heap.create({ debug, maxThreads: workers + 2, memory: { initialMiB: 8, maximumMiB: 512 } });
+  const schedule = randomParks ? scheduleTable(heap, seed, randomParks) : 0;
   const rand = rng(seed);
   const threads = workers + 1; // index 0 is the main thread
   const shared = createShared(threads);
@@ -24,7 +28,7 @@ export async function stressRun({ seed, workers = 4, ms = 1000, kills = 0, jsKil
     rawWorkers[w] = new Worker(new URL('./worker.mjs', import.meta.url));
     return rawWorkers[w];
   }, {
-    workerData: { shared, index: w + 1, seed: seed * 31 + w + 1, peers: everyone.filter((i) => i !== w + 1), pairShare },
+    workerData: { shared, index: w + 1, seed: seed * 31 + w + 1, peers: everyone.filter((i) => i !== w + 1), pairShare, schedule },
   })));
   // a worker that throws would leave the others waiting for it: fail the run at once, with its error
   let workerError = null;
@@ -145,6 +149,7 @@ export async function stressRun({ seed, workers = 4, ms = 1000, kills = 0, jsKil
     seed, workers, ms, killed: dead.length, ops: main.ops, liveObjects: stats.liveObjects, expectedLive: reachable.size,
     orphans: stats.orphans, objectsAllocated: stats.objectsAllocated, objectsFreed: stats.objectsFreed,
     merges: stats.merges, queued: stats.queued, threadsLeft: stats.threads,
+    ...(schedule ? scheduleFigures(heap, schedule) : {}),
   };
   await watchdog.terminate();
   await heap.close();
@@ -153,4 +158,24 @@ export async function stressRun({ seed, workers = 4, ms = 1000, kills = 0, jsKil
   }
   if (report.threadsLeft !== 1) throw new Error(`seed ${seed}: ${report.threadsLeft} threads still attached`);
   return report;
+}
+
+/** The schedule table of a randomized run (assembly/schedule.ts), in a raw block; this thread's instance told. */
+function scheduleTable(heap, seed, { odds, ms }) {
+  const x = heap.raw;
+  const R = (name) => Number(x[name].value);
+  const size = R('SCHEDULE_ENTRIES') + (R('DEFAULT_MAX_THREADS') + 1) * R('SCHEDULE_ENTRY_SIZE');
+  const table = x.brc_malloc(size) >>> 0;
+  const words = new Int32Array(heap.memory.buffer, table, size / 4);
+  words.fill(0);
+  words[R('SCHEDULE_RANDOM') / 4] = odds;
+  words[R('SCHEDULE_RANDOM_MS') / 4] = ms;
+  if (x.brc_debug_schedule(table, seed) !== 0) throw new Error('randomParks needs the debug build');
+  return table;
+}
+
+function scheduleFigures(heap, table) {
+  const x = heap.raw;
+  const word = (name) => new Int32Array(heap.memory.buffer)[(table + Number(x[name].value)) >> 2] >>> 0;
+  return { pointsPassed: word('SCHEDULE_PASSED'), randomParks: word('SCHEDULE_RANDOM_PARKS') };
 }

@@ -4,7 +4,8 @@ import { joinHeap } from 'biasrc/worker';
 import { Player, rng, awaitPhase, PHASE_RUN, PHASE_RELEASE, PHASE_LEAVE, ARRIVED, STOPPED, RELEASED } from './ops.mjs';
 
 const heap = await joinHeap();
-const { shared, index, seed, peers, pairShare } = heap.workerData;
+const { shared, index, seed, peers, pairShare, schedule } = heap.workerData;
+if (schedule) heap.raw.brc_debug_schedule(schedule, seed); // randomized parks at the schedule points
 const player = new Player(heap, shared, index, rng(seed), pairShare);
 const control = shared.control;
 Atomics.add(control, ARRIVED, 1);

@@ -191,6 +191,15 @@ function allocateAndLeave() {
   return { tid, generation, detached: detach ? x.brc_thread_detach() : -1 };
 }
 
-const scenarios = { sharedCounts, ring, graph, lockCounter, parkedOwner, releaseToParked, allocateAndLeave };
+/** Every worker adds `increments` references to an object near the shared limit, then takes as many away. */
+function saturate() {
+  const { obj, increments } = workerData;
+  barrier();
+  for (let k = 0; k < increments; k++) x.brc_incref(obj);
+  for (let k = 0; k < increments; k++) x.brc_decref(obj);
+  return { tid, detached: x.brc_thread_detach() };
+}
+
+const scenarios = { saturate, sharedCounts, ring, graph, lockCounter, parkedOwner, releaseToParked, allocateAndLeave };
 const name = Array.isArray(workerData.scenario) ? workerData.scenario[workerData.index] : workerData.scenario;
 parentPort.postMessage(scenarios[name]());
