@@ -42,6 +42,7 @@ for Node in (Plain, Slotted):
 print(json.dumps(out))
 `;
 
+/** A chain of `n` objects (slot 0 of each names the next); returns the first, the one reference we hold. */
 function chain(heap, n) {
   const root = heap.alloc(8, 1);
   let prev = root;
@@ -51,21 +52,15 @@ function chain(heap, n) {
     heap.decref(next);
     prev = next;
   }
-  return root;
+  return { root, last: prev };
 }
 
+/** `n / RING` rings of RING objects, none held from outside: garbage for the collector. */
 function rings(heap, n) {
   for (let r = 0; r < n / RING; r++) {
-    const first = heap.alloc(8, 1);
-    let prev = first;
-    for (let i = 1; i < RING; i++) {
-      const next = heap.alloc(8, 1);
-      heap.setRef(prev, 0, next);
-      heap.decref(next);
-      prev = next;
-    }
-    heap.setRef(prev, 0, first);
-    heap.decref(first);
+    const { root, last } = chain(heap, RING);
+    heap.setRef(last, 0, root);
+    heap.decref(root);
   }
 }
 
@@ -81,7 +76,7 @@ export default async function cycles(ctx) {
   const runs = ctx.timing.runs;
   const heap = await Heap.create({ checked: false, memory: { initialMiB: 64, maximumMiB: 2048 } });
   const live = [], garbage = [];
-  const root = chain(heap, n);
+  const { root } = chain(heap, n);
   heap.collectCycles(); // warm-up
   for (let r = 0; r < runs; r++) {
     ctx.progress(`cycles: run ${r + 1} of ${runs} (${n} objects)`);
