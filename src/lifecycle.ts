@@ -99,6 +99,9 @@ export class ThreadGroup {
     for (const off of unlisten) off();
     port.close();
     if (report instanceof Error || report?.type !== 'attached') {
+      // what the worker throws from here on (joinHeap rejecting at its top level) is the failure spawn rejects with:
+      // a Worker's 'error' without a listener would be thrown again in this thread
+      worker.listen('error', () => {});
       const joinedLate = await this.#cancelJoin(worker, join);
       if (joinedLate && report instanceof BrcError && report.code === 'ETIMEDOUT') {
         throw new BrcError('ETIMEDOUT', `spawn(${describeWorker(source)}): the worker joined the heap, but not before the ${timeoutMs} ms ` +
