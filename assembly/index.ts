@@ -16,7 +16,7 @@ import {
 import { EBUSY, EINVAL, ENOMEM, ENOTATTACHED, OK, fail, getLastError, getLastErrorAddress, setError } from "./errors";
 import { layoutLoaded, loadLayout, maxThreads, myRecord, myTid, recordOf, setCanBlock } from "./instance";
 import { initHeap } from "./init";
-import { acknowledgePause, enterOp, leaveOp, requestStop, stopState, worldHeldByMe } from "./safepoint";
+import { acknowledgePause, enterOp, leaveOp, requestStop, stopState, worldHeldByMe, worldRequestedByMe } from "./safepoint";
 import { allocBlock, blockSize, freeBlock } from "./alloc";
 import { decrefAny, decrefFast, decrefUnlessLast, ownerWord, immortalize, incref, isImmortal } from "./refcount";
 import { drainAndFree, drainFrees, queueAddress } from "./queue";
@@ -350,9 +350,10 @@ export function brc_upgrade(weak: f64): usize {
 // ---- cycle collection ---------------------------------------------------------------------------------------------
 
 /**
- * Starts holding the world for a collection (collect.ts): OK, or EBUSY while another thread collects (call
- * brc_safepoint, wait a little, try again). Then poll brc_world_poll until 0, run brc_collect_cycles, and always end
- * with brc_world_release (also to give up after a timeout).
+ * Starts holding the world for a collection (collect.ts): OK, or EBUSY while another thread holds it (call
+ * brc_safepoint, wait a little, try again: there is nothing to release, the world is not ours). After OK: poll
+ * brc_world_poll until 0, run brc_collect_cycles, and always end with brc_world_release, also to give up after a
+ * timeout. ENOTATTACHED without a tid.
  */
 export function brc_world_request(): i32 {
   if (myTid == 0) return setError(ENOTATTACHED, 0);
@@ -362,13 +363,21 @@ export function brc_world_request(): i32 {
   return rc;
 }
 
-/** 0 once every other thread is held; else the tid of one that is not yet (it has not reached a safe point). */
-export function brc_world_poll(): u32 {
-  if (myTid == 0) return 0;
-  return worldPoll();
+/**
+ * 0 once every other thread is held; else the tid of one that is not yet (it has not reached a safe point).
+ * -EINVAL if this thread has not requested the world (its brc_world_request did not return OK, or it has released it
+ * since), -ENOTATTACHED without a tid: both recorded, G_WORLD left as it is.
+ */
+export function brc_world_poll(): i32 {
+  if (myTid == 0) return -setError(ENOTATTACHED, 0);
+  if (!worldRequestedByMe()) return -setError(EINVAL, 0);
+  return <i32>worldPoll();
 }
 
-/** Frees every cycle that no outside reference reaches; returns how many objects, or -ENOMEM. World held first. */
+/**
+ * Frees every cycle that no outside reference reaches; returns how many objects. -EINVAL if the caller does not hold
+ * the world (brc_world_poll has not returned 0 to it), -ENOMEM if the marking stack could not grow (nothing freed).
+ */
 export function brc_collect_cycles(): f64 {
   if (!worldHeldByMe()) return -<f64>setError(EINVAL, 0);
   enterOp();
@@ -386,11 +395,17 @@ export function brc_merge_queues(): i32 {
   return OK;
 }
 
-/** Lets the world go; `pauseMicros` (how long it was held, measured by the caller) goes into the statistics. */
-export function brc_world_release(pauseMicros: u32): void {
-  if (myTid == 0) return;
+/**
+ * Lets the world go: OK; `pauseMicros` (how long it was held, measured by the caller) goes into the statistics. EINVAL
+ * if this thread has not requested the world (a request that returned EBUSY holds nothing: another thread's hold
+ * must not end here), ENOTATTACHED without a tid: both recorded, nothing changed.
+ */
+export function brc_world_release(pauseMicros: u32): i32 {
+  if (myTid == 0) return setError(ENOTATTACHED, 0);
+  if (!worldRequestedByMe()) return setError(EINVAL, 0);
   worldRelease();
   notePause(pauseMicros);
+  return OK;
 }
 
 // ---- inspection -------------------------------------------------------------------------------------------------

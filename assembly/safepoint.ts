@@ -89,6 +89,14 @@ export function worldHeldByOther(): bool {
   return (w & WORLD_HELD) != 0 && (w & ~WORLD_HELD) != myTid;
 }
 
+/**
+ * True from this thread's brc_world_request that returned OK to its brc_world_release: G_WORLD names it, held yet or
+ * not. Only that thread writes G_WORLD meanwhile, so the answer cannot change under it.
+ */
+export function worldRequestedByMe(): bool {
+  return myTid != 0 && (atomic.load<u32>(GLOBAL_BASE + G_WORLD) & ~WORLD_HELD) == myTid;
+}
+
 /** True while this thread collects with the world held: it then acts as the holder of every thread's rights. */
 export function worldHeldByMe(): bool {
   return atomic.load<u32>(GLOBAL_BASE + G_WORLD) == (myTid | WORLD_HELD);

@@ -1,0 +1,116 @@
+// Holding the world (docs/ABI.md "Holding the world", docs/MODEL.md collect.pml): the calls that write shared state
+// or wait honour a pause, only the thread that requested the world may poll or release it, and a thread that may not
+// block never sleeps through the host's wait. Raw ABI, debug build; workers start on shared control words, and every
+// wait for another thread is bounded by a count of polls, never by a clock deciding an assertion.
+import { Worker } from 'node:worker_threads';
+import { describe, expect, it } from 'vitest';
+import { freshHeap, stat, verify, type TestHeap } from './helpers/core.js';
+import { LAYOUT, errorName, instantiateCore, type CoreInstance } from '../dist/index.js';
+
+const workerUrl = new URL('./workers/world-scenarios.mjs', import.meta.url);
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+/** About a millisecond: what a collector does between polls (src/collect.ts). */
+const pauseBriefly = () => Atomics.wait(sleeper, 0, 0, 1);
+
+interface Started<T> {
+  worker: Worker;
+  /** The one message the worker posts when its scenario ends. */
+  result: Promise<T>;
+}
+
+function start<T>(heap: TestHeap, scenario: string, data: Record<string, unknown>): Started<T> {
+  const worker = new Worker(workerUrl, { workerData: { module: heap.module, memory: heap.memory, scenario, ...data } });
+  const result = new Promise<T>((resolve, reject) => {
+    worker.once('message', (m) => resolve(m as T));
+    worker.once('error', reject);
+  });
+  return { worker, result };
+}
+
+/** Polls `ready` (a cheap check), pausing between polls, at most `limit` times: true once it held. */
+function pollUntil(ready: () => boolean, limit = 20_000): boolean {
+  for (let polls = 0; polls < limit; polls++) {
+    if (ready()) return true;
+    pauseBriefly();
+  }
+  return ready();
+}
+
+/** The same, letting this thread's event loop run between polls (a worker's messages, its exit). */
+async function pollUntilAsync(ready: () => boolean, limit = 20_000): Promise<boolean> {
+  for (let polls = 0; polls < limit; polls++) {
+    if (ready()) return true;
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  return ready();
+}
+
+function worldWord(heap: TestHeap): number {
+  return Atomics.load(new Uint32Array(heap.memory.buffer), (LAYOUT.GLOBAL_BASE + LAYOUT.G_WORLD) >>> 2);
+}
+
+function expectClean(heap: TestHeap, liveObjects = 0) {
+  expect(stat(heap.core, 'STAT_LIVE_OBJECTS')).toBe(liveObjects);
+  expect(verify(heap.core)).toBe('ok');
+}
+
+describe('only the thread that requested the world polls or releases it', () => {
+  it('a release or a poll by another thread (or without any request) is EINVAL and leaves G_WORLD as it was', async () => {
+    const heap = await freshHeap();
+    const a = heap.core.exports;
+    const other: CoreInstance = await instantiateCore(heap.module, heap.memory);
+    const b = other.exports;
+    const btid = b.brc_thread_attach();
+    expect(btid).toBeGreaterThan(0);
+    const unattached = (await instantiateCore(heap.module, heap.memory)).exports;
+    expect(unattached.brc_attach_memory()).toBe(0);
+
+    // no request anywhere: nothing to poll or release
+    expect(b.brc_world_poll()).toBe(-LAYOUT.EINVAL);
+    expect(errorName(b.brc_last_error())).toBe('EINVAL');
+    expect(worldWord(heap)).toBe(0);
+    expect(b.brc_world_release(0)).toBe(LAYOUT.EINVAL);
+    expect(worldWord(heap)).toBe(0);
+
+    expect(a.brc_world_request()).toBe(0);
+    const requested = worldWord(heap);
+    expect(requested).toBe(heap.tid);
+    // (b's own brc_world_request would now wait in its operation boundary for a's pause to end: b is paused)
+    // the holder's poll names b (not acknowledged yet); b's own poll and release are refused
+    expect(a.brc_world_poll()).toBe(btid);
+    expect(b.brc_world_poll()).toBe(-LAYOUT.EINVAL);
+    expect(b.brc_world_release(0)).toBe(LAYOUT.EINVAL);
+    expect(unattached.brc_world_poll()).toBe(-LAYOUT.ENOTATTACHED);
+    expect(unattached.brc_world_release(0)).toBe(LAYOUT.ENOTATTACHED);
+    expect(worldWord(heap)).toBe(requested);
+
+    expect(b.brc_safepoint()).toBe(1); // b acknowledges: now the world is held
+    expect(a.brc_world_poll()).toBe(0);
+    const held = worldWord(heap);
+    expect(held).toBe((heap.tid | LAYOUT.WORLD_HELD) >>> 0);
+    expect(b.brc_world_release(0)).toBe(LAYOUT.EINVAL);
+    expect(b.brc_world_poll()).toBe(-LAYOUT.EINVAL);
+    expect(worldWord(heap)).toBe(held);
+    expect(a.brc_collect_cycles()).toBe(0);
+
+    expect(a.brc_world_release(5)).toBe(0);
+    expect(worldWord(heap)).toBe(0);
+    expect(a.brc_world_release(0)).toBe(LAYOUT.EINVAL); // released already
+    expect(stat(heap.core, 'STAT_LONGEST_PAUSE_US')).toBe(5);
+    expect(b.brc_thread_detach()).toBe(0);
+    expectClean(heap);
+  });
+
+  it('a holder may release after a request it gave up on (no poll returned 0)', async () => {
+    const heap = await freshHeap();
+    const a = heap.core.exports;
+    const other = await instantiateCore(heap.module, heap.memory);
+    expect(other.exports.brc_thread_attach()).toBeGreaterThan(0);
+    expect(a.brc_world_request()).toBe(0);
+    expect(a.brc_world_poll()).not.toBe(0);
+    expect(a.brc_world_release(0)).toBe(0);
+    expect(worldWord(heap)).toBe(0);
+    expect(other.exports.brc_safepoint()).toBe(0); // the pause went with it
+    expect(other.exports.brc_thread_detach()).toBe(0);
+  });
+});
