@@ -7,6 +7,17 @@
 //
 // Layer 11, the top: the only file that exports functions from the module. Each export checks its arguments (debug
 // build), marks the operation for safe points (safepoint.ts), and calls one layer below.
+//
+// The rule that makes a pause hold (collect.ts, docs/MODEL.md finding 8): every export that writes shared object
+// state (counts, slots, link words, the heap, weak cells) or a record other than its own acknowledgement passes an
+// operation boundary first (enterOp; the fast paths load ATTENTION and call enterOp when it is set), where a pause or
+// a stop is attended; and a wait inside an operation either parks (a collection borrows the rights) or acknowledges
+// between tries (lock.ts). Reads (brc_get_ref, brc_info_*, brc_validate*, brc_holds_lock, brc_stat, brc_verify) and
+// pure address computations need no boundary. The exceptions, each argued where it is: brc_thread_attach (a pause set
+// on the free record is kept, and the first operation attends it), brc_thread_request_stop (an RMW of another
+// record's STOP bit, which the collector's CAS keeps), brc_safepoint (the acknowledgement itself), and the world
+// calls of the thread that holds the world (nobody pauses it; brc_world_request, brc_collect_cycles and
+// brc_merge_queues enter an operation anyway).
 
 import { DEBUG } from "./config";
 import {
@@ -162,7 +173,8 @@ export function brc_queue_pending(): i32 {
 
 /**
  * For a thread's idle event loop: acknowledges a pause a collection asked for, without waiting for it to end.
- * 1 if it did (call nothing else of biasrc's until brc_collect works again: every call waits meanwhile), else 0.
+ * 1 if it did: until the pause ends, every call that writes shared state waits at its operation boundary (and an
+ * inlined fast path sees ATTENTION and calls in, to wait there too); only reads run. Else 0.
  */
 export function brc_safepoint(): i32 {
   return myTid != 0 && acknowledgePause() ? 1 : 0;
@@ -296,7 +308,12 @@ function lockCall(handle: usize, op: i32): i32 {
 /** 0 if the lock is free now, else the word to wait on (Atomics.waitAsync at brc_lock_word_address) until it changes. */
 export function brc_lock_wait_word(handle: usize): u32 {
   checkObject(handle);
-  return lockWaitWord(handle);
+  // it may CAS LINK_WAITERS into the link word, where a collection keeps its scratch with plain stores: a pause
+  // (acknowledged from the idle loop, brc_safepoint) is attended first, as in every call that writes an object
+  enterOp();
+  let word = lockWaitWord(handle);
+  leaveOp();
+  return word;
 }
 
 /** The address of the word that holds the object's lock bits (its header's link word). */
@@ -489,10 +506,12 @@ export function brc_debug_set_counts(handle: usize, local: u32, sharedCount: i32
   if (!DEBUG) return setError(EINVAL, handle);
   checkObject(handle);
   let obj = handle;
+  enterOp(); // it writes counts: not during a pause
   if (<u32>load<u16>(obj + H_TID) == myTid) store<u32>(obj + H_LOCAL, local);
   // test hook, single-threaded use only: load and store, not a CAS
   let s = atomic.load<i32>(obj + H_SHARED);
   atomic.store<i32>(obj + H_SHARED, (sharedCount << SHARED_SHIFT) | (s & SHARED_FLAGS));
+  leaveOp();
   return OK;
 }
 

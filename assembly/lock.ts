@@ -81,7 +81,7 @@ export function objectLock(obj: usize): i32 {
 /**
  * For a waiter that sleeps outside wasm (Atomics.waitAsync: an async critical section, src/locks.ts): 0 if the lock
  * is free now (try again), else the link word with LINK_WAITERS set, to wait on until it changes (the holder's
- * unlock notifies, since WAITERS is set).
+ * unlock notifies, since WAITERS is set). Called inside an operation (index.ts): its CAS writes the link word.
  */
 export function lockWaitWord(obj: usize): u32 {
   while (true) {

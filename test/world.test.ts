@@ -114,3 +114,45 @@ describe('only the thread that requested the world polls or releases it', () => 
     expect(other.exports.brc_thread_detach()).toBe(0);
   });
 });
+
+describe('writers and waiters honour a pause', () => {
+  it('brc_lock_wait_word after brc_safepoint waits for the pause to end: no link word changes while the world is held, and the async waiter is woken', async () => {
+    const heap = await freshHeap();
+    const x = heap.core.exports;
+    const obj = x.brc_alloc(8, 0);
+    expect(x.brc_try_lock(obj)).toBe(0); // held by this thread: the worker's wait word gets WAITERS
+    const ctl = new Int32Array(new SharedArrayBuffer(32));
+    const probe = new Int32Array(new SharedArrayBuffer(12));
+    const w = start<{ tid: number; word: number; tryLock: number; detached: number }>(heap, 'waitWordInPause',
+      { obj, ctl, probe, linkOffset: LAYOUT.H_LINK });
+    expect(pollUntil(() => Atomics.load(ctl, 4) === 1)).toBe(true); // attached
+    const wtid = x.brc_thread_state(2) === LAYOUT.STATE_ACTIVE ? 2 : 0;
+    expect(wtid).toBe(2);
+    const attention = x.brc_attention_address(wtid) >>> 0;
+
+    expect(x.brc_world_request()).toBe(0);
+    Atomics.store(ctl, 0, 1);
+    Atomics.notify(ctl, 0);
+    expect(pollUntil(() => x.brc_world_poll() === 0)).toBe(true); // the worker's brc_safepoint acknowledged
+    // the worker now calls brc_lock_wait_word: wait until it returned, or sleeps on its attention word (the pause)
+    const asleepInPause = () => Atomics.load(probe, 0) === attention && Atomics.load(probe, 1) > Atomics.load(probe, 2);
+    expect(pollUntil(() => Atomics.load(ctl, 2) === 1 || asleepInPause())).toBe(true);
+    expect(Atomics.load(ctl, 1)).toBe(1); // it had acknowledged with brc_safepoint
+    expect(Atomics.load(ctl, 2)).toBe(0); // brc_lock_wait_word did not return during the pause
+    expect(x.brc_info_lock(obj)).toBe(LAYOUT.LINK_LOCKED); // and wrote nothing into the link word
+    expect(x.brc_collect_cycles()).toBe(0);
+    expect(x.brc_info_lock(obj)).toBe(LAYOUT.LINK_LOCKED);
+    expect(x.brc_world_release(0)).toBe(0);
+
+    // after the release it advertises itself, and our unlock wakes it
+    expect(pollUntil(() => Atomics.load(ctl, 2) === 1)).toBe(true);
+    const word = Atomics.load(ctl, 3) >>> 0;
+    expect(word & (LAYOUT.LINK_LOCKED | LAYOUT.LINK_WAITERS)).toBe(LAYOUT.LINK_LOCKED | LAYOUT.LINK_WAITERS);
+    expect(x.brc_unlock(obj)).toBe(0);
+    const r = await w.result;
+    expect(r).toMatchObject({ tid: wtid, tryLock: 0, detached: 0 });
+    expect(x.brc_info_lock(obj)).toBe(0);
+    x.brc_decref(obj);
+    expectClean(heap);
+  });
+});
