@@ -155,4 +155,55 @@ describe('writers and waiters honour a pause', () => {
     x.brc_decref(obj);
     expectClean(heap);
   });
+
+  it('a brc_lock that may not block acknowledges pauses while it spins: a collection completes while it waits for a paused holder', async () => {
+    const heap = await freshHeap();
+    const x = heap.core.exports;
+    const obj = x.brc_alloc(8, 0);
+    // garbage for the collection: a ring of 10
+    const first = x.brc_alloc(8, 1);
+    let prev = first;
+    for (let i = 1; i < 10; i++) {
+      const next = x.brc_alloc(8, 1);
+      x.brc_set_ref(prev, 0, next);
+      x.brc_decref(next);
+      prev = next;
+    }
+    x.brc_set_ref(prev, 0, first);
+    x.brc_decref(first);
+
+    const holderCtl = new Int32Array(new SharedArrayBuffer(8));
+    const holder = start<{ taken: number; acknowledged: number; unlocked: number; detached: number }>(heap, 'holdLockIdle',
+      { obj, ctl: holderCtl, probe: new Int32Array(new SharedArrayBuffer(12)) });
+    expect(pollUntil(() => Atomics.load(holderCtl, 0) === 1)).toBe(true);
+    expect(x.brc_info_lock(obj)).toBe(LAYOUT.LINK_LOCKED);
+
+    const spinnerCtl = new Int32Array(new SharedArrayBuffer(8));
+    const spinnerProbe = new Int32Array(new SharedArrayBuffer(12));
+    const spinner = start<{ tid: number; locked: number; unlocked: number; detached: number }>(heap, 'spinOnLock',
+      { obj, ctl: spinnerCtl, probe: spinnerProbe, mayNotBlock: true });
+    expect(pollUntil(() => Atomics.load(spinnerCtl, 0) === 1)).toBe(true);
+    const stid = 3;
+    // inside brc_lock, spinning: seen inside its operation twice, a poll apart (past enterOp's attention check)
+    let inside = 0;
+    expect(pollUntil(() => (inside = x.brc_thread_stop_state(stid) === LAYOUT.STOP_IN_OP ? inside + 1 : 0) >= 2)).toBe(true);
+
+    expect(x.brc_world_request()).toBe(0);
+    let polls = 0;
+    const held = pollUntil(() => { polls++; return x.brc_world_poll() === 0; }, 5_000);
+    const freed = held ? x.brc_collect_cycles() : -1;
+    expect(x.brc_world_release(0)).toBe(0);
+    Atomics.store(holderCtl, 1, 1); // the holder unlocks; the spinner takes the lock
+    const [h, s] = await Promise.all([holder.result, spinner.result]);
+
+    expect(held).toBe(true); // the world was held while the spinner waited for the paused holder's lock
+    expect(polls).toBeLessThan(5_000);
+    expect(freed).toBe(10);
+    expect(h).toMatchObject({ taken: 0, unlocked: 0, detached: 0 });
+    expect(h.acknowledged).toBeGreaterThanOrEqual(1);
+    expect(s).toMatchObject({ tid: stid, locked: 0, unlocked: 0, detached: 0 });
+    expect(Atomics.load(spinnerProbe, 1)).toBe(0); // it never called the host's wait
+    x.brc_decref(obj);
+    expectClean(heap);
+  });
 });

@@ -53,6 +53,36 @@ const scenarios = {
     return { word, tryLock, detached: x.brc_thread_detach() };
   },
 
+  /**
+   * Holds `obj`'s lock while idle: acknowledges every pause (brc_safepoint, as an idle waiter does) until ctl[1] is
+   * set, then unlocks. ctl: [0 locked, 1 done].
+   */
+  holdLockIdle() {
+    const { obj } = workerData;
+    const taken = x.brc_try_lock(obj);
+    signal(0);
+    const attention = (x.brc_attention_address(tid) >>> 0) >>> 2;
+    let acknowledged = 0;
+    while (Atomics.load(ctl, 1) === 0) {
+      if (x.brc_safepoint() === 1) {
+        acknowledged++;
+        Atomics.wait(i32(), attention, Atomics.load(i32(), attention), 1); // the pause's end changes it
+        continue;
+      }
+      Atomics.wait(ctl, 1, 0, 1);
+    }
+    return { taken, acknowledged, unlocked: x.brc_unlock(obj), detached: x.brc_thread_detach() };
+  },
+
+  /** May not block: brc_lock on an object another thread holds (it spins), then unlocks. ctl: [0 calling]. */
+  spinOnLock() {
+    const { obj } = workerData;
+    signal(0);
+    const locked = x.brc_lock(obj);
+    const unlocked = x.brc_unlock(obj);
+    return { locked, unlocked, detached: x.brc_thread_detach() };
+  },
+
 };
 
 parentPort.postMessage({ tid, ...scenarios[scenario]() });
