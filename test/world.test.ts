@@ -207,3 +207,29 @@ describe('writers and waiters honour a pause', () => {
     expectClean(heap);
   });
 });
+
+describe('a thread that may not block', () => {
+  it('stops at a boundary without calling the host\'s wait (which throws on a browser main thread): it spins until terminated', async () => {
+    const heap = await freshHeap();
+    const x = heap.core.exports;
+    const ctl = new Int32Array(new SharedArrayBuffer(8));
+    const probe = new Int32Array(new SharedArrayBuffer(12));
+    const w = start<{ returned?: boolean; threw?: string }>(heap, 'stopWithoutBlocking', { ctl, probe, mayNotBlock: true });
+    let posted: { returned?: boolean; threw?: string } | undefined;
+    void w.result.then((m) => { posted = m; });
+    expect(pollUntil(() => Atomics.load(ctl, 1) === 1)).toBe(true);
+    const tid = 2;
+    const generation = x.brc_thread_generation(tid);
+    expect(x.brc_thread_request_stop(tid)).toBe(0);
+    Atomics.store(ctl, 0, 1);
+    Atomics.notify(ctl, 0);
+    // it stops at brc_collect's boundary: STOPPED, or (before the fix) a throw out of the host's wait
+    expect(await pollUntilAsync(() => x.brc_thread_stop_state(tid) === LAYOUT.STOP_STOPPED || posted !== undefined)).toBe(true);
+    expect(x.brc_thread_stop_state(tid)).toBe(LAYOUT.STOP_STOPPED);
+    await w.worker.terminate();
+    expect(posted).toBeUndefined(); // brc_collect neither returned nor threw
+    expect(Atomics.load(probe, 1)).toBe(0); // the host's wait was never called
+    expect(x.brc_thread_detach_dead(tid, generation)).toBe(0);
+    expectClean(heap);
+  });
+});

@@ -83,6 +83,20 @@ const scenarios = {
     return { locked, unlocked, detached: x.brc_thread_detach() };
   },
 
+  /**
+   * May not block: after the main thread asked it to stop (ctl[0]), passes an operation boundary (brc_collect), where
+   * it stops for good. Posts only if that call returns or throws, which it must not. ctl: [0 stop requested, 1 ready].
+   */
+  stopWithoutBlocking() {
+    signal(1);
+    awaitSignal(0);
+    try {
+      x.brc_collect();
+      return { returned: true };
+    } catch (error) {
+      return { threw: String(error?.message ?? error) };
+    }
+  },
 };
 
 parentPort.postMessage({ tid, ...scenarios[scenario]() });
