@@ -38,7 +38,7 @@ import {
 import { holdsLock } from "./locktable";
 import { lockWaitWord, objectLock, objectTryLock, objectUnlock } from "./lock";
 import { upgrade, weakRef } from "./weak";
-import { attachThread, detachThread } from "./threads";
+import { attachThread, detachSelf, detachThread } from "./threads";
 import { collectCycles, drainEveryQueue, notePause, worldPoll, worldRelease, worldRequest } from "./collect";
 import { stat } from "./stats";
 import { verifyHeap } from "./verify";
@@ -105,12 +105,13 @@ export function brc_thread_attach(): u32 {
 export function brc_thread_detach(): i32 {
   if (myTid == 0) return setError(ENOTATTACHED, 0);
   enterOp(); // detachThread ends the operation itself, before it gives the tid up
-  return detachThread(myTid);
+  return detachSelf();
 }
 
 /**
  * Detaches incarnation `generation` of tid `tid`, whose thread is dead (a terminated worker): ENOTATTACHED if the
- * tid is free or held by another incarnation by now. Never call it for a thread that may still run.
+ * tid is free or held by another incarnation by now (every generation is compared: 0xffffffff matches none). Never
+ * call it for a thread that may still run.
  */
 export function brc_thread_detach_dead(tid: u32, generation: u32): i32 {
   if (tid == myTid) return setError(EINVAL, tid);
