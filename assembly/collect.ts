@@ -121,7 +121,7 @@ function held(tid: u32): bool {
   return answered && atomic.load<u32>(rec + R_STATE) == s;
 }
 
-/** Lets the world go: after a collection, a timeout or an error. */
+/** Lets the world go: after a collection, a timeout or an error. The caller requested it (index.ts checks). */
 export function worldRelease(): void {
   for (let tid: u32 = 1; tid <= maxThreads; tid++) {
     if (tid == myTid) continue;

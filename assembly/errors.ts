@@ -19,7 +19,9 @@ export const ENOTLOCKED: i32 = 9; // unlock of an object that is not locked
 export const EBUSY: i32 = 10; // brc_try_lock: another thread holds the lock (not recorded as the last error)
 export const ELOCKS: i32 = 11; // this thread already holds LOCK_TABLE_SIZE object locks
 export const EDEADLK: i32 = 12; // this thread already holds the lock it asks for (waiting would never end)
-export const ETIMEDOUT: i32 = 13; // a thread did not reach a safe point in time (brc_collect_cycles); nothing changed
+// a thread did not reach a safe point in time. No call of the core returns it (the core never gives up by itself): it is
+// for wrappers that bound their wait for brc_world_poll or brc_thread_stop_state (src/collect.ts, src/lifecycle.ts)
+export const ETIMEDOUT: i32 = 13;
 
 // Invariant violations (debug build traps, brc_verify results).
 export const E_BIASED_NEGATIVE: i32 = 100; // a decref would take the biased count below zero

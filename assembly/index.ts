@@ -7,6 +7,17 @@
 //
 // Layer 11, the top: the only file that exports functions from the module. Each export checks its arguments (debug
 // build), marks the operation for safe points (safepoint.ts), and calls one layer below.
+//
+// The rule that makes a pause hold (collect.ts, docs/MODEL.md finding 8): every export that writes shared object
+// state (counts, slots, link words, the heap, weak cells) or a record other than its own acknowledgement passes an
+// operation boundary first (enterOp; the fast paths load ATTENTION and call enterOp when it is set), where a pause or
+// a stop is attended; and a wait inside an operation either parks (a collection borrows the rights) or acknowledges
+// between tries (lock.ts). Reads (brc_get_ref, brc_info_*, brc_validate*, brc_holds_lock, brc_stat, brc_verify) and
+// pure address computations need no boundary. The exceptions, each argued where it is: brc_thread_attach (a pause set
+// on the free record is kept, and the first operation attends it), brc_thread_request_stop (an RMW of another
+// record's STOP bit, which the collector's CAS keeps), brc_safepoint (the acknowledgement itself), and the world
+// calls of the thread that holds the world (nobody pauses it; brc_world_request, brc_collect_cycles and
+// brc_merge_queues enter an operation anyway).
 
 import { DEBUG } from "./config";
 import {
@@ -16,7 +27,7 @@ import {
 import { EBUSY, EINVAL, ENOMEM, ENOTATTACHED, OK, fail, getLastError, getLastErrorAddress, setError } from "./errors";
 import { layoutLoaded, loadLayout, maxThreads, myRecord, myTid, recordOf, setCanBlock } from "./instance";
 import { initHeap } from "./init";
-import { acknowledgePause, enterOp, leaveOp, requestStop, stopState, worldHeldByMe } from "./safepoint";
+import { acknowledgePause, enterOp, leaveOp, requestStop, stopState, worldHeldByMe, worldRequestedByMe } from "./safepoint";
 import { allocBlock, blockSize, freeBlock } from "./alloc";
 import { decrefAny, decrefFast, decrefUnlessLast, ownerWord, immortalize, incref, isImmortal } from "./refcount";
 import { drainAndFree, drainFrees, queueAddress } from "./queue";
@@ -27,7 +38,7 @@ import {
 import { holdsLock } from "./locktable";
 import { lockWaitWord, objectLock, objectTryLock, objectUnlock } from "./lock";
 import { upgrade, weakRef } from "./weak";
-import { attachThread, detachThread } from "./threads";
+import { attachThread, detachSelf, detachThread } from "./threads";
 import {
   allocAligned, freeContaining, isLinkOf, joinLibrary, dropLibrary, linkThread, linkTls, newLibrary, unlinkThread,
 } from "./embed";
@@ -97,12 +108,13 @@ export function brc_thread_attach(): u32 {
 export function brc_thread_detach(): i32 {
   if (myTid == 0) return setError(ENOTATTACHED, 0);
   enterOp(); // detachThread ends the operation itself, before it gives the tid up
-  return detachThread(myTid);
+  return detachSelf();
 }
 
 /**
  * Detaches incarnation `generation` of tid `tid`, whose thread is dead (a terminated worker): ENOTATTACHED if the
- * tid is free or held by another incarnation by now. Never call it for a thread that may still run.
+ * tid is free or held by another incarnation by now (every generation is compared: 0xffffffff matches none). Never
+ * call it for a thread that may still run.
  */
 export function brc_thread_detach_dead(tid: u32, generation: u32): i32 {
   if (tid == myTid) return setError(EINVAL, tid);
@@ -165,7 +177,8 @@ export function brc_queue_pending(): i32 {
 
 /**
  * For a thread's idle event loop: acknowledges a pause a collection asked for, without waiting for it to end.
- * 1 if it did (call nothing else of biasrc's until brc_collect works again: every call waits meanwhile), else 0.
+ * 1 if it did: until the pause ends, every call that writes shared state waits at its operation boundary (and an
+ * inlined fast path sees ATTENTION and calls in, to wait there too); only reads run. Else 0.
  */
 export function brc_safepoint(): i32 {
   return myTid != 0 && acknowledgePause() ? 1 : 0;
@@ -396,7 +409,12 @@ function lockCall(handle: usize, op: i32): i32 {
 /** 0 if the lock is free now, else the word to wait on (Atomics.waitAsync at brc_lock_word_address) until it changes. */
 export function brc_lock_wait_word(handle: usize): u32 {
   checkObject(handle);
-  return lockWaitWord(handle);
+  // it may CAS LINK_WAITERS into the link word, where a collection keeps its scratch with plain stores: a pause
+  // (acknowledged from the idle loop, brc_safepoint) is attended first, as in every call that writes an object
+  enterOp();
+  let word = lockWaitWord(handle);
+  leaveOp();
+  return word;
 }
 
 /** The address of the word that holds the object's lock bits (its header's link word). */
@@ -449,9 +467,10 @@ export function brc_upgrade(weak: f64): usize {
 // ---- cycle collection ---------------------------------------------------------------------------------------------
 
 /**
- * Starts holding the world for a collection (collect.ts): OK, or EBUSY while another thread collects (call
- * brc_safepoint, wait a little, try again). Then poll brc_world_poll until 0, run brc_collect_cycles, and always end
- * with brc_world_release (also to give up after a timeout).
+ * Starts holding the world for a collection (collect.ts): OK, or EBUSY while another thread holds it (call
+ * brc_safepoint, wait a little, try again: there is nothing to release, the world is not ours). After OK: poll
+ * brc_world_poll until 0, run brc_collect_cycles, and always end with brc_world_release, also to give up after a
+ * timeout. ENOTATTACHED without a tid.
  */
 export function brc_world_request(): i32 {
   if (myTid == 0) return setError(ENOTATTACHED, 0);
@@ -461,13 +480,21 @@ export function brc_world_request(): i32 {
   return rc;
 }
 
-/** 0 once every other thread is held; else the tid of one that is not yet (it has not reached a safe point). */
-export function brc_world_poll(): u32 {
-  if (myTid == 0) return 0;
-  return worldPoll();
+/**
+ * 0 once every other thread is held; else the tid of one that is not yet (it has not reached a safe point).
+ * -EINVAL if this thread has not requested the world (its brc_world_request did not return OK, or it has released it
+ * since), -ENOTATTACHED without a tid: both recorded, G_WORLD left as it is.
+ */
+export function brc_world_poll(): i32 {
+  if (myTid == 0) return -setError(ENOTATTACHED, 0);
+  if (!worldRequestedByMe()) return -setError(EINVAL, 0);
+  return <i32>worldPoll();
 }
 
-/** Frees every cycle that no outside reference reaches; returns how many objects, or -ENOMEM. World held first. */
+/**
+ * Frees every cycle that no outside reference reaches; returns how many objects. -EINVAL if the caller does not hold
+ * the world (brc_world_poll has not returned 0 to it), -ENOMEM if the marking stack could not grow (nothing freed).
+ */
 export function brc_collect_cycles(): f64 {
   if (!worldHeldByMe()) return -<f64>setError(EINVAL, 0);
   enterOp();
@@ -485,11 +512,17 @@ export function brc_merge_queues(): i32 {
   return OK;
 }
 
-/** Lets the world go; `pauseMicros` (how long it was held, measured by the caller) goes into the statistics. */
-export function brc_world_release(pauseMicros: u32): void {
-  if (myTid == 0) return;
+/**
+ * Lets the world go: OK; `pauseMicros` (how long it was held, measured by the caller) goes into the statistics. EINVAL
+ * if this thread has not requested the world (a request that returned EBUSY holds nothing: another thread's hold
+ * must not end here), ENOTATTACHED without a tid: both recorded, nothing changed.
+ */
+export function brc_world_release(pauseMicros: u32): i32 {
+  if (myTid == 0) return setError(ENOTATTACHED, 0);
+  if (!worldRequestedByMe()) return setError(EINVAL, 0);
   worldRelease();
   notePause(pauseMicros);
+  return OK;
 }
 
 // ---- inspection -------------------------------------------------------------------------------------------------
@@ -573,10 +606,12 @@ export function brc_debug_set_counts(handle: usize, local: u32, sharedCount: i32
   if (!DEBUG) return setError(EINVAL, handle);
   checkObject(handle);
   let obj = handle;
+  enterOp(); // it writes counts: not during a pause
   if (<u32>load<u16>(obj + H_TID) == myTid) store<u32>(obj + H_LOCAL, local);
   // test hook, single-threaded use only: load and store, not a CAS
   let s = atomic.load<i32>(obj + H_SHARED);
   atomic.store<i32>(obj + H_SHARED, (sharedCount << SHARED_SHIFT) | (s & SHARED_FLAGS));
+  leaveOp();
   return OK;
 }
 

@@ -7,7 +7,10 @@
 //
 // Before sleeping the thread parks (park.ts): other threads merge its queue meanwhile, a collection may borrow its
 // rights, and asleep it is at a safe point (it may be terminated there). It touches the lock word again only after
-// unparking, so a thread whose rights are borrowed changes nothing.
+// unparking, so a thread whose rights are borrowed changes nothing. A thread that may not block (a browser's main
+// thread) never parks: it spins, and between tries it passes an operation boundary, where it acknowledges a pause
+// (and spins there until the pause ends) or stops; otherwise a collection would wait for it, while it waits for a
+// holder that the collection has paused, until the collector's timeout (docs/MODEL.md, broken-spin-no-ack).
 //
 // Each thread lists the locks it holds (locktable.ts): locking one it holds is EDEADLK at once (the wait would
 // never end), and whoever detaches a dead thread releases its locks. An object freed while another thread holds
@@ -22,6 +25,7 @@ import { canBlockHere } from "./instance";
 import { forgetLock, holdsLock, lockTableEntry, lockTableFull, rememberLock } from "./locktable";
 import { freeBlock } from "./alloc";
 import { parkSelf, unparkSelf } from "./park";
+import { enterOp, leaveOp } from "./safepoint";
 import { waitOn } from "./host";
 
 function casLock(obj: usize): bool {
@@ -55,6 +59,12 @@ export function objectLock(obj: usize): i32 {
       rememberLock(obj);
       return OK;
     }
+    if (!canBlockHere()) {
+      // spinning for as long as the lock is held: an operation boundary between tries (nothing is half done here,
+      // and we hold our rights), so a pause is acknowledged as a parked waiter counts as held
+      leaveOp();
+      enterOp();
+    }
   }
   let addr = obj + H_LINK;
   while (true) {
@@ -81,7 +91,7 @@ export function objectLock(obj: usize): i32 {
 /**
  * For a waiter that sleeps outside wasm (Atomics.waitAsync: an async critical section, src/locks.ts): 0 if the lock
  * is free now (try again), else the link word with LINK_WAITERS set, to wait on until it changes (the holder's
- * unlock notifies, since WAITERS is set).
+ * unlock notifies, since WAITERS is set). Called inside an operation (index.ts): its CAS writes the link word.
  */
 export function lockWaitWord(obj: usize): u32 {
   while (true) {

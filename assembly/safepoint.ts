@@ -70,13 +70,19 @@ export function acknowledgePause(): bool {
   return true;
 }
 
-/** Blocks this thread for good, outside any operation, until it is terminated. */
+/**
+ * Blocks this thread for good, outside any operation, until it is terminated: it sleeps, or spins where it may not
+ * block (a browser's main thread, where the host's wait would throw: an exception out of here would run the caller's
+ * JavaScript on, past the boundary it was stopped at).
+ */
 function stopHere(): void {
   store<u32>(myRecord + R_IN_OP, 0);
   atomic.store<u32>(myRecord + R_STOPPED, 1); // release: everything we did is visible to the detacher
   atomic.notify(myRecord + R_STOPPED);
   atomic.notify(GLOBAL_BASE + G_WORLD); // a stopped thread counts as held for a collection too
-  while (true) waitOn(myRecord + R_ATTENTION, atomic.load<u32>(myRecord + R_ATTENTION)); // termination ends it
+  while (true) { // termination ends it
+    if (canBlockHere()) waitOn(myRecord + R_ATTENTION, atomic.load<u32>(myRecord + R_ATTENTION));
+  }
 }
 
 /**
@@ -87,6 +93,14 @@ function stopHere(): void {
 export function worldHeldByOther(): bool {
   let w = atomic.load<u32>(GLOBAL_BASE + G_WORLD);
   return (w & WORLD_HELD) != 0 && (w & ~WORLD_HELD) != myTid;
+}
+
+/**
+ * True from this thread's brc_world_request that returned OK to its brc_world_release: G_WORLD names it, held yet or
+ * not. Only that thread writes G_WORLD meanwhile, so the answer cannot change under it.
+ */
+export function worldRequestedByMe(): bool {
+  return myTid != 0 && (atomic.load<u32>(GLOBAL_BASE + G_WORLD) & ~WORLD_HELD) == myTid;
 }
 
 /** True while this thread collects with the world held: it then acts as the holder of every thread's rights. */

@@ -68,11 +68,18 @@ export function attachThread(): u32 {
   return 0;
 }
 
+/** Detaches this thread: its own incarnation of its tid (the caller is inside an operation, holding its rights). */
+export function detachSelf(): i32 {
+  // we are ACTIVE and hold our rights: only an attach, from FREE, changes the generation
+  return detachThread(myTid, atomic.load<u32>(recordOf(myTid) + R_STATE) >> STATE_GEN_SHIFT);
+}
+
 /**
- * Detaches `tid`: this thread's own, or (`generation` given) incarnation `generation` of a thread known to be dead
- * (a terminated worker). Drains its queue, abandons its objects and pages, then frees the tid.
+ * Detaches incarnation `generation` of `tid`: this thread's own (detachSelf), or a thread known to be dead (a
+ * terminated worker: brc_thread_detach_dead). Drains its queue, abandons its objects and pages, then frees the tid.
+ * The generation is always compared exactly: no value stands for "any incarnation".
  */
-export function detachThread(tid: u32, generation: u32 = ANY_GENERATION): i32 {
+export function detachThread(tid: u32, generation: u32): i32 {
   if (!layoutLoaded()) {
     let e = loadLayout();
     if (e != OK) return e;
@@ -96,17 +103,15 @@ export function detachThread(tid: u32, generation: u32 = ANY_GENERATION): i32 {
   return OK;
 }
 
-const ANY_GENERATION: u32 = 0xffffffff;
-
 /**
- * Takes the rights of `rec` from its owner (ourselves) or from a dead owner of incarnation `generation`, waiting out a
- * helper that borrowed them, and backing off while a collection holds the world. OK, or ENOTATTACHED.
+ * Takes the rights of `rec` from its owner (ourselves) or from a dead owner, of incarnation `generation`, waiting out
+ * a helper that borrowed them, and backing off while a collection holds the world. OK, or ENOTATTACHED.
  */
 function takeRights(rec: usize, generation: u32): i32 {
   while (true) {
     let s = atomic.load<u32>(rec + R_STATE); // a guess for the CAS below
     let state = s & STATE_MASK;
-    if (generation != ANY_GENERATION && (s >> STATE_GEN_SHIFT) != generation) return ENOTATTACHED; // long gone
+    if ((s >> STATE_GEN_SHIFT) != generation) return ENOTATTACHED; // another incarnation: long gone
     if (state == STATE_ACTIVE || state == STATE_PARKED) {
       let taken = (s & ~STATE_MASK) | STATE_RECLAIMING;
       if (atomic.cmpxchg<u32>(rec + R_STATE, s, taken) != s) continue;

@@ -2,8 +2,10 @@
 //
 // assembly/layout.ts, errors.ts and stats.ts define every constant; the module exports each as an immutable
 // global. This script reads their values from build/biasrc.wasm, and the exported functions' parameter and result
-// types from the signatures in assembly/index.ts, checked against the module's own function types. Nothing in src/
-// keeps a copy by hand: it imports what this file writes.
+// types from the signatures in assembly/index.ts, checked against the module's own function types (lib/abi.mjs:
+// the wasm type each AssemblyScript type compiles to, compared with the binary's type section through
+// lib/wasm-types.mjs; a mismatch stops the build). Nothing in src/ keeps a copy by hand: it imports what this file
+// writes.
 //
 // Usage: node scripts/gen-abi.mjs [--check]   (--check: exit 1 if the file on disk is not what would be written)
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';

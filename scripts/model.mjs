@@ -2,7 +2,8 @@
 //
 //   model/brc.pml      the counting protocol: counts, merge queue, rights (park/help/detach), the one-add increment
 //   model/weak.pml     brc.pml + weak references (cells, the WEAK flag, try-incref under W, the free path)
-//   model/collect.pml  cycle collection against a mutator (attention word, fast path, pauses, borrowed rights)
+//   model/collect.pml  cycle collection against mutators (attention word, fast path, pauses, borrowed rights, the
+//                      world word, detach and attach, an async locker, a spinning locker, a second would-be collector)
 //   model/record.pml   the generation in the record state word (detach_dead against a new incarnation)
 //
 // For each variant: spin -a generates the verifier (pan.c), gcc compiles it for safety checks (assertions and
@@ -13,8 +14,8 @@
 //
 // Usage: node scripts/model.mjs [--full | --deep] [--json] [--keep] [--only <model>]
 //   (default)   the bounds below: about 45 s of CPU, 25-30 s on 2 cores
-//   --full      larger bounds (brc 2 increfs + 2 hand-offs, weak with increfs, 3 collections): about 2 minutes
-//   --deep      brc 3 + 3, weak with parking, 3 collections: several minutes, up to 8 GB
+//   --full      larger bounds (brc 2 increfs + 2 hand-offs, weak with increfs, 2 collections): several minutes
+//   --deep      brc 3 + 3, weak with parking, 2 collections and 2 increfs: long, up to 8 GB
 //   --json      prints the results as JSON instead of the table
 //   --keep      keeps the temporary directory (pan sources and error trails) and prints its path
 //   --only m    runs the variants of one model (brc, weak, collect, record)
@@ -47,19 +48,19 @@ const boundsBySize = {
   default: {
     brc: ['-DMAXINC=2', '-DMAXGIVE=1'],
     weak: ['-DNO_PARK', '-DNO_DEAD', '-DNO_REUSE', '-DMAXINC=0', '-DMAXGIVE=1', '-DMAXUP=2'],
-    collect: ['-DMAXINC=1', '-DNCOLL=2'],
+    collect: ['-DMAXINC=1', '-DNCOLL=1'],
     record: [],
   },
   full: {
     brc: ['-DMAXINC=2', '-DMAXGIVE=2'],
     weak: ['-DNO_PARK', '-DNO_DEAD', '-DNO_REUSE', '-DMAXINC=1', '-DMAXGIVE=1', '-DMAXUP=2'],
-    collect: ['-DMAXINC=2', '-DNCOLL=3'],
+    collect: ['-DMAXINC=1', '-DNCOLL=2'],
     record: [],
   },
   deep: {
     brc: ['-DMAXINC=3', '-DMAXGIVE=3'],
     weak: ['-DNO_DEAD', '-DNO_REUSE', '-DMAXINC=1', '-DMAXGIVE=1', '-DMAXUP=2'],
-    collect: ['-DMAXINC=2', '-DNCOLL=3'],
+    collect: ['-DMAXINC=2', '-DNCOLL=2'],
     record: [],
   },
 };
@@ -119,31 +120,54 @@ const variants = [
   { model: 'weak', name: 'broken-drop-weak', defines: ['-DBROKEN_DROP_WEAK'], expect: 'fail', reason: /cell==0/,
     what: 'mergeQueued / abandonObject re-encode the flags without WEAK: the free path skips the cell' },
 
-  // ---- collect.pml: collection against a mutator ----
+  // ---- collect.pml: collection against mutators ----
+  // NO_DETACH / NO_ATTACH / NO_LOCK leave a part out where a variant does not need it (smaller, faster searches);
+  // MINCOLL=2: at least two collections, for the faults that need a second one
   { model: 'collect', name: 'correct', defines: [], expect: 'pass', opt: searchOpt,
-    what: 'stop-the-world collection with the JS fast path, pauses, a borrowed lock wait and a detach_dead' },
+    what: 'collection as the code does it: fast path, pauses, a borrowed lock wait, detach_dead, an attach' },
+  { model: 'collect', name: 'correct-two', defines: ['-DMINCOLL=2', '-DNO_DETACH'], expect: 'pass', opt: searchOpt,
+    what: 'two collections in a row: acknowledgements per epoch, attend re-acknowledging and withdrawing' },
+  { model: 'collect', name: 'correct-waitword', defines: ['-DWAITWORD', '-DNO_DETACH', '-DNO_LOCK'], expect: 'pass',
+    opt: searchOpt, what: 'an async locker: brc_lock_wait_word after a brc_safepoint, its wait, try_lock (fix 1)' },
+  { model: 'collect', name: 'correct-spinner', defines: ['-DSPINNER', '-DNO_DETACH', '-DNO_LOCK'], expect: 'pass',
+    opt: searchOpt, what: 'a brc_lock that may not block spins on a paused holder\'s lock (fix 3)' },
+  { model: 'collect', name: 'correct-release', defines: ['-DRELEASER', '-DNO_DETACH', '-DNO_LOCK'], expect: 'pass',
+    opt: searchOpt, what: 'a second thread\'s world_request gets EBUSY; its world_release is refused (fix 2)' },
   { model: 'collect', name: 'broken-fp-no-attention', defines: ['-DBROKEN_FP_NO_ATTENTION'], expect: 'fail',
     reason: /!\(frozen\)/, what: 'the fast path does not read ATTENTION: it stores a count during the scan' },
   { model: 'collect', name: 'broken-no-ack-wait', defines: ['-DBROKEN_NO_ACK_WAIT'], expect: 'fail',
     reason: /!\(frozen\)/,
     what: 'the collector does not wait for an ACTIVE thread\'s acknowledgement: a fast path in flight stores' },
-  { model: 'collect', name: 'broken-parked-no-cas', defines: ['-DBROKEN_PARKED_NO_CAS'], expect: 'fail',
+  { model: 'collect', name: 'broken-parked-no-cas', defines: ['-DBROKEN_PARKED_NO_CAS', '-DNO_DETACH'], expect: 'fail',
     reason: /!\(frozen\)/,
     what: 'a PARKED thread is counted held without CAS PARKED -> HELPED: it unparks during the scan' },
-  { model: 'collect', name: 'broken-dekker', defines: ['-DBROKEN_DEKKER'], expect: 'fail', reason: /!\(frozen\)/,
+  { model: 'collect', name: 'broken-dekker', defines: ['-DBROKEN_DEKKER', '-DNO_LOCK', '-DNO_ATTACH'], expect: 'fail',
+    reason: /!\(frozen\)/,
     what: 'detach_dead reads G_WORLD before its CAS to RECLAIMING: it abandons a held thread\'s object in the scan' },
-  { model: 'collect', name: 'broken-stopped-first', defines: ['-DBROKEN_STOPPED_FIRST'], expect: 'fail',
-    reason: /!\(frozen\)/,
+  { model: 'collect', name: 'broken-stopped-first', defines: ['-DBROKEN_STOPPED_FIRST', '-DNO_LOCK', '-DNO_ATTACH'],
+    expect: 'fail', reason: /!\(frozen\)/,
     what: 'the collector accepts STOPPED before reading the state word: it misses a detacher\'s RECLAIMING' },
-  { model: 'collect', name: 'broken-ack-stale', defines: ['-DBROKEN_ACK_STALE'], expect: 'fail',
-    reason: /!\(frozen\)/,
+  { model: 'collect', name: 'broken-ack-stale', defines: ['-DBROKEN_ACK_STALE', '-DMINCOLL=2', '-DNO_DETACH'],
+    expect: 'fail', reason: /!\(frozen\)/,
     what: 'PAUSED is a flag (1), not the epoch it answers: a late acknowledgement is taken by the next collection' },
-  { model: 'collect', name: 'broken-gc-plain-link', defines: ['-DBROKEN_GC_PLAIN_LINK'], expect: 'fail',
-    reason: /lk\[0\]&1/,
-    what: 'gc_refs written into the link word by plain load + store: a HELPED locker\'s LOCKED bit is lost' },
-  { model: 'collect', name: 'broken-sleep-until-clear', defines: ['-DBROKEN_SLEEP_UNTIL_CLEAR'], expect: 'fail',
-    reason: /invalid end state/,
-    what: 'attentionSlow sleeps until PAUSE is clear: a pause set again while it slept is never acknowledged' },
+  { model: 'collect', name: 'broken-lock-while-parked', defines: ['-DBROKEN_LOCK_WHILE_PARKED', '-DNO_DETACH'],
+    expect: 'fail', reason: /!\(frozen\)/,
+    what: 'objectLock\'s old order: a parked, borrowed waiter CASes the lock word during the scan\'s plain stores' },
+  { model: 'collect', name: 'broken-sleep-until-clear', defines: ['-DBROKEN_SLEEP_UNTIL_CLEAR', '-DMINCOLL=2', '-DNO_DETACH'],
+    expect: 'fail', reason: /invalid end state/,
+    what: 'attend sleeps until PAUSE is clear: a pause set again while it slept is never acknowledged' },
+  { model: 'collect', name: 'broken-attach-clears-pause', defines: ['-DBROKEN_ATTACH_CLEARS_PAUSE', '-DNO_LOCK'],
+    expect: 'fail', reason: /!\(frozen\)|invalid end state/,
+    what: 'attach resets the whole attention word: the new thread is never paused (it runs, or is waited for forever)' },
+  { model: 'collect', name: 'broken-waitword-no-pause', defines: ['-DBROKEN_WAITWORD_NO_PAUSE', '-DWAITWORD', '-DNO_DETACH', '-DNO_LOCK'],
+    expect: 'fail', reason: /!\(frozen\)/,
+    what: 'brc_lock_wait_word passes no boundary: after brc_safepoint it CASes WAITERS into a link word in the scan' },
+  { model: 'collect', name: 'broken-release-non-holder', defines: ['-DBROKEN_RELEASE_NON_HOLDER', '-DRELEASER', '-DNO_DETACH', '-DNO_LOCK'],
+    expect: 'fail', reason: /!\(frozen\)|invalid end state/,
+    what: 'brc_world_release by a thread whose request got EBUSY ends the holder\'s pause (in its scan, or its poll)' },
+  { model: 'collect', name: 'broken-spin-no-ack', defines: ['-DBROKEN_SPIN_NO_ACK', '-DSPINNER', '-DNO_DETACH', '-DNO_LOCK'],
+    expect: 'fail', reason: /invalid end state/,
+    what: 'a brc_lock that may not block never acknowledges: it spins on a paused holder, the collector waits for it' },
 
   // ---- record.pml: the generation in the state word ----
   { model: 'record', name: 'correct', defines: [], expect: 'pass', opt: '-O0',
@@ -199,7 +223,7 @@ const meanings = [
   [/^\(refs==qref\)$/, 'an upgrade failed while a thread still held a strong reference'],
   [/cell==0/, 'a weak cell still names a freed block'],
   [/\(nx&1\)/, 'decrefShared: the shared count would go below zero without QUEUED (E_SHARED_NEGATIVE)'],
-  [/^!\(frozen\)$/, 'a held thread wrote a count or tid (or took its rights back) during the collection'],
+  [/^!\(frozen\)$/, 'a held thread wrote an object (count, tid, slot or link word), allocated, or took its rights back during the collection'],
   [/lk\[0\]&1/, "a thread's object lock was lost (LOCKED cleared while it held the lock)"],
   [/cur==1/, 'detach_dead took the record from a live incarnation'],
 ];

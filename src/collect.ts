@@ -50,6 +50,7 @@ function withWorld<T>(raw: BrcExports, options: CycleOptions, what: string, body
     for (;;) {
       const waiting = raw.brc_world_poll();
       if (waiting === 0) break;
+      if (waiting < 0) throw coreError(-waiting, what); // never: our request returned OK
       if (now() - started > timeout) {
         throw late(`thread ${waiting} did not reach a safe point (it runs JavaScript that neither calls biasrc nor returns to its event loop, or it waits outside biasrc)`);
       }
@@ -57,7 +58,8 @@ function withWorld<T>(raw: BrcExports, options: CycleOptions, what: string, body
     }
     return body();
   } finally {
-    raw.brc_world_release(Math.min(0xffffffff, Math.round((now() - held) * 1000)));
+    const rc = raw.brc_world_release(Math.min(0xffffffff, Math.round((now() - held) * 1000)));
+    if (rc !== 0) throw coreError(rc, what); // never: our request returned OK and nothing else releases it
   }
 }
 

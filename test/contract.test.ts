@@ -3,7 +3,8 @@
 // matches that contract, a module that differs is refused, and the tables of docs/LAYOUT.md and
 // docs/ABI.md say what the module says.
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BrcError, LAYOUT, compileCore, createSharedMemory, instantiateCore, type BrcExports, type WasmExports } from '../dist/index.js';
 import { ABI_CONSTANTS, EXPORT_ARITY } from '../dist/generated/abi.js';
@@ -11,6 +12,8 @@ import { checkModule } from '../dist/layout.js';
 import { ERROR_CODE_NAMES, STAT_EXPORTS } from '../dist/generated/abi.js';
 // @ts-expect-error: a plain .mjs helper without types
 import { exportedFunctionTypes } from '../scripts/lib/wasm-types.mjs';
+// @ts-expect-error: a plain .mjs helper without types
+import { readAbi } from '../scripts/lib/abi.mjs';
 
 const root = join(import.meta.dirname, '..');
 const builds = [
@@ -53,6 +56,30 @@ describe('the contract between src/ and the core', () => {
     mismatch(withoutIncref as WasmExports, /no function brc_incref/);
     mismatch(variant({ brc_decref: (a: number, b: number) => a + b }), /brc_decref takes 2 parameters, expected 1/);
     expect(() => checkModule(raw, 'test')).not.toThrow();
+  });
+
+  it('the build\'s ABI reader (gen-abi) compares each signature of assembly/index.ts with the wasm type in the binary', async () => {
+    const abi = await readAbi(root);
+    expect(abi.functions.length).toBe(Object.keys(EXPORT_ARITY).length);
+    // the same module against a source whose signature compiles to another wasm type: refused, naming both
+    const dir = mkdtempSync(join(tmpdir(), 'biasrc-abi-'));
+    try {
+      mkdirSync(join(dir, 'build'));
+      mkdirSync(join(dir, 'assembly'));
+      copyFileSync(join(root, 'build', 'biasrc.wasm'), join(dir, 'build', 'biasrc.wasm'));
+      const source = readFileSync(join(root, 'assembly', 'index.ts'), 'utf8');
+      const swap = async (from: string, to: string) => {
+        expect(source).toContain(from);
+        writeFileSync(join(dir, 'assembly', 'index.ts'), source.replace(from, to));
+        return readAbi(dir).then(() => 'accepted', (e: Error) => e.message);
+      };
+      expect(await swap('brc_stat(which: i32): f64', 'brc_stat(which: i32): i32'))
+        .toBe('abi: brc_stat is (i32) -> f64 in build/biasrc.wasm, but assembly/index.ts declares (i32) -> i32');
+      expect(await swap('brc_upgrade(weak: f64): usize', 'brc_upgrade(weak: u32): usize')).toMatch(/brc_upgrade is \(f64\) -> i32 .* declares \(i32\) -> i32/);
+      expect(await swap('brc_empty(): void', 'brc_empty(): i32')).toMatch(/brc_empty is \(\) -> void .* declares \(\) -> i32/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('the one literal copy of a constant (myTidHigh\'s initial value, to avoid a start function) equals it', () => {

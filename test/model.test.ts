@@ -64,8 +64,15 @@ describe.skipIf(!hasSpin && !inCI)('protocol model (spin)', () => {
     expect(broken.map((r) => `${r.model}/${r.name}`)).toEqual(expect.arrayContaining([
       'brc/broken-store-order', 'brc/broken-no-undo', 'weak/broken-no-weak-flag', 'weak/broken-tryinc-exact',
       'weak/broken-free-order', 'collect/broken-fp-no-attention', 'collect/broken-no-ack-wait',
-      'collect/broken-parked-no-cas', 'collect/broken-dekker', 'record/broken-gen-separate',
+      'collect/broken-parked-no-cas', 'collect/broken-dekker', 'collect/broken-waitword-no-pause',
+      'collect/broken-release-non-holder', 'collect/broken-spin-no-ack', 'record/broken-gen-separate',
     ]));
+    // the collection's correct configurations: the code's protocol, two collections, and the fixes' processes
+    for (const name of ['correct-two', 'correct-waitword', 'correct-spinner', 'correct-release']) {
+      const r = byName.get(`collect/${name}`);
+      expect(r, `no result for collect/${name}`).toBeDefined();
+      expect(r!.problem, `collect/${name}`).toBeNull();
+    }
     for (const r of broken) {
       expect(r.errors, `${r.model}/${r.name} was not caught`).toBeGreaterThan(0);
       expect(r.problem, `${r.model}/${r.name}`).toBeNull(); // caught by the assertion that names its fault

@@ -280,6 +280,12 @@ describe('biased counting, one thread', () => {
     const generation = x.brc_thread_generation(deadTid);
     expect(errorName(x.brc_thread_detach_dead(heap.tid, x.brc_thread_generation(heap.tid)))).toBe('EINVAL'); // not ourselves
     expect(errorName(x.brc_thread_detach_dead(deadTid, generation + 1))).toBe('ENOTATTACHED'); // another incarnation
+    // no generation is a wildcard: 0xffffffff (-1 from JavaScript) names no incarnation either
+    expect(errorName(x.brc_thread_detach_dead(deadTid, 0xffffffff))).toBe('ENOTATTACHED');
+    expect(errorName(x.brc_thread_detach_dead(deadTid, -1))).toBe('ENOTATTACHED');
+    expect(x.brc_thread_state(deadTid)).toBe(LAYOUT.STATE_ACTIVE); // still attached, in the same incarnation
+    expect(x.brc_thread_generation(deadTid)).toBe(generation);
+    expect(stat(heap.core, 'STAT_THREADS')).toBe(2);
     expect(x.brc_thread_detach_dead(deadTid, generation)).toBe(0);
     expect(errorName(x.brc_thread_detach_dead(deadTid, generation))).toBe('ENOTATTACHED');
     x.brc_decref(o);
