@@ -14,8 +14,8 @@
 // a stop is attended; and a wait inside an operation either parks (a collection borrows the rights) or acknowledges
 // between tries (lock.ts). Reads (brc_get_ref, brc_info_*, brc_validate*, brc_holds_lock, brc_stat, brc_verify) and
 // pure address computations need no boundary. The exceptions, each argued where it is: brc_thread_attach (a pause set
-// on the free record is kept, and the first operation attends it), brc_thread_request_stop (an RMW of another
-// record's STOP bit, which the collector's CAS keeps), brc_safepoint (the acknowledgement itself), and the world
+// on the free record is kept, and the first operation attends it), brc_thread_request_stop and brc_thread_cancel_stop
+// (RMWs of another record's STOP bit, which the collector's CAS keeps), brc_safepoint (the acknowledgement itself), and the world
 // calls of the thread that holds the world (nobody pauses it; brc_world_request, brc_collect_cycles and
 // brc_merge_queues enter an operation anyway).
 
@@ -27,7 +27,7 @@ import {
 import { EBUSY, EINVAL, ENOMEM, ENOTATTACHED, OK, fail, getLastError, getLastErrorAddress, setError } from "./errors";
 import { layoutLoaded, loadLayout, maxThreads, myRecord, myTid, recordOf, setCanBlock } from "./instance";
 import { initHeap } from "./init";
-import { acknowledgePause, enterOp, leaveOp, requestStop, stopState, worldHeldByMe, worldRequestedByMe } from "./safepoint";
+import { acknowledgePause, cancelStop, enterOp, leaveOp, requestStop, stopState, worldHeldByMe, worldRequestedByMe } from "./safepoint";
 import { allocBlock, blockSize, freeBlock } from "./alloc";
 import { decrefAny, decrefFast, decrefUnlessLast, ownerWord, immortalize, incref, isImmortal } from "./refcount";
 import { drainAndFree, drainFrees, queueAddress } from "./queue";
@@ -128,6 +128,16 @@ export function brc_thread_detach_dead(tid: u32, generation: u32): i32 {
 export function brc_thread_request_stop(tid: u32): i32 {
   if (!inRange(tid)) return setError(ENOTATTACHED, tid);
   requestStop(tid);
+  return OK;
+}
+
+/**
+ * Withdraws brc_thread_request_stop (a terminator that gave up waiting): a thread stopped at a boundary resumes
+ * there, and one that had not got there yet goes on as if never asked.
+ */
+export function brc_thread_cancel_stop(tid: u32): i32 {
+  if (!inRange(tid)) return setError(ENOTATTACHED, tid);
+  cancelStop(tid);
   return OK;
 }
 

@@ -8,7 +8,9 @@
 //   interrupts; inside a multi-step operation that would leave a half-done merge, a held heap lock or a BUSY slot
 //   behind. So a terminator first sets STOP (requestStop) and waits (src/lifecycle.ts) until the target either sits
 //   blocked at its next boundary (STOPPED) or is seen outside any operation twice, a grace period apart: the in-op
-//   mark is a plain store, and x86-TSO drains stores in order, in far less than that period.
+//   mark is a plain store, and x86-TSO drains stores in order, in far less than that period. A terminator that
+//   gives up (ETIMEDOUT) withdraws its request (cancelStop): a thread stopped meanwhile resumes where it stopped,
+//   and one that never got there never notices (model/collect.pml, STOPPER).
 // - PAUSE (a cycle collection, collect.ts). The collector needs every other thread's counts and slots to hold still
 //   while it scans. A thread acknowledges by storing PAUSED = 1 and touches nothing until the pause ends: at its
 //   next operation boundary (attend, here: it sleeps until PAUSE is cleared), or from its idle event loop
@@ -41,7 +43,10 @@ function attend(): void {
   let attention = myRecord + R_ATTENTION;
   while (true) {
     let a = atomic.load<u32>(attention);
-    if (a & ATTENTION_STOP) stopHere();
+    if (a & ATTENTION_STOP) {
+      stopHere();
+      continue; // the stop was withdrawn: look again (a pause may have been counted on our STOPPED meanwhile)
+    }
     if ((a & ATTENTION_PAUSE) == 0) return;
     store<u32>(myRecord + R_IN_OP, 0);
     // The acknowledgement, stored again before every sleep: a new collection may have asked meanwhile.
@@ -71,18 +76,28 @@ export function acknowledgePause(): bool {
 }
 
 /**
- * Blocks this thread for good, outside any operation, until it is terminated: it sleeps, or spins where it may not
- * block (a browser's main thread, where the host's wait would throw: an exception out of here would run the caller's
- * JavaScript on, past the boundary it was stopped at).
+ * Blocks this thread, outside any operation, until it is terminated or the stop is withdrawn (cancelStop): it
+ * sleeps, or spins where it may not block (a browser's main thread, where the host's wait would throw: an exception
+ * out of here would run the caller's JavaScript on, past the boundary it was stopped at). Returns inside the
+ * operation again, STOPPED withdrawn; the caller must then look at ATTENTION again before it touches anything.
  */
 function stopHere(): void {
+  let attention = myRecord + R_ATTENTION;
   store<u32>(myRecord + R_IN_OP, 0);
   atomic.store<u32>(myRecord + R_STOPPED, 1); // release: everything we did is visible to the detacher
   atomic.notify(myRecord + R_STOPPED);
   atomic.notify(GLOBAL_BASE + G_WORLD); // a stopped thread counts as held for a collection too
-  while (true) { // termination ends it
-    if (canBlockHere()) waitOn(myRecord + R_ATTENTION, atomic.load<u32>(myRecord + R_ATTENTION));
+  while (true) { // termination ends it here, or a withdrawn request lets it out
+    let a = atomic.load<u32>(attention);
+    if ((a & ATTENTION_STOP) == 0) break;
+    if (canBlockHere()) waitOn(attention, a);
   }
+  // In-op first: a terminator that sees STOPPED = 0 (acquire) then sees IN_OP = 1, never a thread "outside".
+  store<u32>(myRecord + R_IN_OP, 1);
+  // SC, and BEFORE attend loads ATTENTION again: a collector stores PAUSE, then loads STOPPED (both SC). If it saw
+  // our STOPPED = 1 and counted us held, our next load sees its PAUSE and we acknowledge before touching anything;
+  // loading first (the value of the loop above) would let us run under its scan (model: broken-resume-order).
+  atomic.store<u32>(myRecord + R_STOPPED, 0);
 }
 
 /**
@@ -121,6 +136,16 @@ export function waitForWorld(): void {
 /** Asks `tid` to stop at its next operation boundary. */
 export function requestStop(tid: u32): void {
   atomic.or<u32>(recordOf(tid) + R_ATTENTION, ATTENTION_STOP); // SC, then the caller polls R_IN_OP / R_STOPPED
+}
+
+/**
+ * Withdraws a stop request (a terminator that gave up): the thread resumes if it stopped, and never stops for it
+ * otherwise. Only STOP is cleared: a pause set meanwhile stays (model: broken-cancel-clears-pause).
+ */
+export function cancelStop(tid: u32): void {
+  let attention = recordOf(tid) + R_ATTENTION;
+  atomic.and<u32>(attention, ~ATTENTION_STOP); // SC; stopHere's loop loads the word after every wake-up
+  atomic.notify(attention);
 }
 
 /** Where a thread asked to stop is now: one of STOP_OUTSIDE, STOP_IN_OP, STOP_STOPPED, STOP_ASLEEP (layout.ts). */

@@ -33,7 +33,12 @@
  *   R  (RELEASER, record 4) a second would-be collector: its brc_world_request returns EBUSY (C holds the world;
  *      the case where R's CAS succeeds, a second collector, is not modelled: R then stops), it acknowledges the
  *      pause (brc_safepoint, as src/collect.ts does on EBUSY), and calls brc_world_release (as the old comment of
- *      brc_world_request told it to: "always end with brc_world_release").
+ *      brc_world_request told it to: "always end with brc_world_release");
+ *   T  (STOPPER, record 4) a thread asked to stop (terminate(): STOP set at the start, as by brc_thread_request_stop)
+ *      whose terminator gives up (ETIMEDOUT) and withdraws the request at any moment (K: brc_thread_cancel_stop,
+ *      atomic.and ~STOP). T's next call reaches enterOp before or after: at STOP it stops (STOPPED = 1, which the
+ *      collector counts as held), sleeps until STOP is withdrawn, stores STOPPED = 0, looks at ATTENTION again
+ *      (PAUSE: acknowledge and sleep, as anywhere), then runs one operation that writes the heap.
  * The correct outcome: a and b are freed exactly when unreachable (no thread holds a reference at the scan).
  *
  * Every step is one atomic memory operation of the code (wasm atomics are SC; the JS fast path's plain loads and
@@ -76,6 +81,12 @@
  *   BROKEN_SPIN_NO_ACK      (SPINNER) a brc_lock that may not block spins inside its operation and never
  *                           acknowledges a pause (the code before fix 3): S waits for H, H is paused, C waits for S:
  *                           a deadlock (in the code: until the collector's timeout).
+ *   BROKEN_RESUME_NO_RECHECK  (STOPPER) stopHere, its STOP withdrawn, returns into the operation without looking at
+ *                           ATTENTION again: a collection that counted it held while STOPPED runs under its writes.
+ *   BROKEN_RESUME_ORDER     (STOPPER) stopHere goes on with the ATTENTION it loaded before it withdrew STOPPED (the
+ *                           wrong order of the Dekker pair with the collector's PAUSE store and STOPPED load).
+ *   BROKEN_CANCEL_CLEARS_PAUSE  (STOPPER) brc_thread_cancel_stop resets the whole attention word: T resumes as if
+ *                           no pause were asked, under a collection that counted it held while it was STOPPED.
  *   NCOLL (default 2), MAXINC (default 1: M's increfs), DETACH (default on; NO_DETACH leaves X, N and D's death
  *   out), NO_ATTACH (leaves N out), NO_LOCK (leaves M's lock wait out), WAITWORD / SPINNER / RELEASER (record 4).
  */
@@ -95,7 +106,7 @@
 #define ATTACH
 #endif
 #endif
-#if defined(WAITWORD) || defined(SPINNER) || defined(RELEASER)
+#if defined(WAITWORD) || defined(SPINNER) || defined(RELEASER) || defined(STOPPER)
 #define NREC 4                       /* records 1..NREC are attached or attachable threads */
 #else
 #define NREC 3
@@ -133,7 +144,7 @@
 #define GC(w)   ((w) >> 3)
 #define GCONE   8
 
-/* ATTENTION: STOP 1 | PAUSE 2 | epoch << 2 (no STOP request is made here: a stopped thread is dead) */
+/* ATTENTION: STOP 1 | PAUSE 2 | epoch << 2 (only T's STOP is ever withdrawn; D's stop ended in its death) */
 #define STOP  1
 #define PAUSE 2
 #define EPOCH(w) ((w) >> 2)
@@ -176,6 +187,7 @@ byte  holder1 = 1;                   /* who holds record 1's rights: 1 M, 5 the 
 bool  everGarbage;                   /* a scan found a and b unreachable */
 bool  cdone;                         /* the collector has finished */
 bool  nalloc;                        /* N allocated */
+bool  twrote;                        /* T ran its operation */
 
 #define ACC(x)   assert(!freed[x])
 #define NOTHELD  assert(!frozen)     /* a write by a thread other than the collector */
@@ -190,8 +202,26 @@ inline enterOp(r) {
   do
   :: atomic { w = att[r] }                                     /* attend: atomic load ATTENTION */
      if
-     :: (w & PAUSE) == 0 -> w = 0; break
-     :: else ->
+     :: (w & STOP) ->                                          /* attend: STOP -> stopHere */
+        atomic { rstopped[r] = 1 }                             /* stopHere: atomic.store(STOPPED, 1), notify */
+#ifndef BROKEN_RESUME_ORDER
+        atomic { (att[r] & STOP) == 0 -> w = 0 }               /* stopHere: load ATTENTION, waitOn until STOP is
+                                                                  withdrawn */
+        atomic { rstopped[r] = 0 }                             /* stopHere: atomic.store(STOPPED, 0); attend then
+                                                                  loads ATTENTION again (the loop) */
+#ifdef BROKEN_RESUME_NO_RECHECK
+        break                                                  /* back into the operation, no second look */
+#endif
+#else
+        atomic { (att[r] & STOP) == 0 -> w = att[r] }          /* stopHere: load ATTENTION, STOP withdrawn */
+        atomic { rstopped[r] = 0 }                             /* stopHere: atomic.store(STOPPED, 0) */
+        if
+        :: (w & PAUSE) == 0 -> w = 0; break                    /* goes on with the value loaded before */
+        :: else -> w = 0
+        fi
+#endif
+     :: !(w & STOP) && (w & PAUSE) == 0 -> w = 0; break
+     :: !(w & STOP) && (w & PAUSE) ->
         atomic { psd[r] = ACK(w) }                             /* attend: atomic.store(PAUSED, epoch), notify */
 #ifndef BROKEN_SLEEP_UNTIL_CLEAR
         atomic { att[r] != w -> w = 0 }                        /* attend: waitOn(ATTENTION, a) */
@@ -478,6 +508,28 @@ proctype Releaser() {
 }
 #endif
 
+/* ============================== T, a stop withdrawn, and K, its terminator ============================== */
+
+#ifdef STOPPER
+/* K: terminate() timed out (src/lifecycle.ts) and withdraws its stop request */
+proctype Canceller() {
+#ifndef BROKEN_CANCEL_CLEARS_PAUSE
+  atomic { att[4] = att[4] & ~STOP }                           /* brc_thread_cancel_stop: atomic.and(ATTENTION, ~STOP),
+                                                                  notify */
+#else
+  atomic { att[4] = 0 }                                        /* resets the whole word */
+#endif
+}
+
+/* T: its next call after the stop request (brc_alloc, say), then idle */
+proctype Stopper() {
+  byte w, q;
+  enterOp(4);                                                  /* enterOp: attend (stopHere, then ATTENTION again) */
+  atomic { NOTHELD; twrote = 1 }                               /* the operation: a write of the heap */
+  idle(4)
+}
+#endif
+
 /* ============================== X, detach_dead(2, 1), and N, a new thread on tid 2 ============================== */
 
 #ifdef DETACH
@@ -730,6 +782,9 @@ init {
 #ifdef RELEASER
     rst[4] = G1 | ACTIVE;
 #endif
+#ifdef STOPPER
+    rst[4] = G1 | ACTIVE; att[4] = STOP;                       /* T asked to stop (brc_thread_request_stop) */
+#endif
     run Holder(); run Mutator(); run Collector();
 #ifdef DETACH
     run Detacher();
@@ -746,10 +801,16 @@ init {
 #ifdef RELEASER
     run Releaser();
 #endif
+#ifdef STOPPER
+    run Stopper(); run Canceller();
+#endif
   }
   (_nr_pr == 1);
   /* freed exactly when a scan found them unreachable; no lock is lost; no gc scratch is left over */
   assert(freed[A] == everGarbage && freed[B] == everGarbage);
   assert(!mlock || (lk[A] & LOCKED));
-  assert(GC(lk[A]) == 0 && GC(lk[B]) == 0)
+  assert(GC(lk[A]) == 0 && GC(lk[B]) == 0);
+#ifdef STOPPER
+  assert(twrote && rstopped[4] == 0)                           /* T resumed and ran: a withdrawn stop is no stop */
+#endif
 }

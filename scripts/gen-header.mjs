@@ -21,7 +21,7 @@ const root = dirname(dirname(fileURLToPath(import.meta.url)));
 /** Calls a module linked by the loader must not make: the loader attaches, detaches, links and unlinks its thread. */
 const HOST_ONLY = new Set([
   'brc_init', 'brc_attach_memory', 'brc_thread_attach', 'brc_thread_detach', 'brc_thread_detach_dead',
-  'brc_thread_request_stop', 'brc_set_can_block', 'brc_debug_set_counts',
+  'brc_thread_request_stop', 'brc_thread_cancel_stop', 'brc_set_can_block', 'brc_debug_set_counts',
   'brc_library_new', 'brc_library_join', 'brc_library_drop', 'brc_link_thread', 'brc_link_tls', 'brc_unlink_thread',
 ]);
 /** Results that are object handles (addresses of objects), and results that are addresses the caller may use. */

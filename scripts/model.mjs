@@ -3,7 +3,8 @@
 //   model/brc.pml      the counting protocol: counts, merge queue, rights (park/help/detach), the one-add increment
 //   model/weak.pml     brc.pml + weak references (cells, the WEAK flag, try-incref under W, the free path)
 //   model/collect.pml  cycle collection against mutators (attention word, fast path, pauses, borrowed rights, the
-//                      world word, detach and attach, an async locker, a spinning locker, a second would-be collector)
+//                      world word, detach and attach, an async locker, a spinning locker, a second would-be collector,
+//                      a stopped thread whose stop is withdrawn)
 //   model/record.pml   the generation in the record state word (detach_dead against a new incarnation)
 //
 // For each variant: spin -a generates the verifier (pan.c), gcc compiles it for safety checks (assertions and
@@ -133,6 +134,8 @@ const variants = [
     opt: searchOpt, what: 'a brc_lock that may not block spins on a paused holder\'s lock (fix 3)' },
   { model: 'collect', name: 'correct-release', defines: ['-DRELEASER', '-DNO_DETACH', '-DNO_LOCK'], expect: 'pass',
     opt: searchOpt, what: 'a second thread\'s world_request gets EBUSY; its world_release is refused (fix 2)' },
+  { model: 'collect', name: 'correct-stopper', defines: ['-DSTOPPER', '-DNO_DETACH', '-DNO_LOCK'], expect: 'pass',
+    opt: searchOpt, what: 'a terminator that gave up withdraws its stop: the stopped thread resumes and is paused' },
   { model: 'collect', name: 'broken-fp-no-attention', defines: ['-DBROKEN_FP_NO_ATTENTION'], expect: 'fail',
     reason: /!\(frozen\)/, what: 'the fast path does not read ATTENTION: it stores a count during the scan' },
   { model: 'collect', name: 'broken-no-ack-wait', defines: ['-DBROKEN_NO_ACK_WAIT'], expect: 'fail',
@@ -168,6 +171,15 @@ const variants = [
   { model: 'collect', name: 'broken-spin-no-ack', defines: ['-DBROKEN_SPIN_NO_ACK', '-DSPINNER', '-DNO_DETACH', '-DNO_LOCK'],
     expect: 'fail', reason: /invalid end state/,
     what: 'a brc_lock that may not block never acknowledges: it spins on a paused holder, the collector waits for it' },
+  { model: 'collect', name: 'broken-resume-no-recheck', defines: ['-DBROKEN_RESUME_NO_RECHECK', '-DSTOPPER', '-DNO_DETACH', '-DNO_LOCK'],
+    expect: 'fail', reason: /!\(frozen\)/,
+    what: 'a stopped thread whose stop is withdrawn goes on without looking at ATTENTION: it runs under the scan' },
+  { model: 'collect', name: 'broken-resume-order', defines: ['-DBROKEN_RESUME_ORDER', '-DSTOPPER', '-DNO_DETACH', '-DNO_LOCK'],
+    expect: 'fail', reason: /!\(frozen\)/,
+    what: 'stopHere loads ATTENTION before it withdraws STOPPED: a collection that counted it stopped misses it' },
+  { model: 'collect', name: 'broken-cancel-clears-pause', defines: ['-DBROKEN_CANCEL_CLEARS_PAUSE', '-DSTOPPER', '-DNO_DETACH', '-DNO_LOCK'],
+    expect: 'fail', reason: /!\(frozen\)|invalid end state/,
+    what: 'brc_thread_cancel_stop resets the whole attention word: the resumed thread never sees the pause' },
 
   // ---- record.pml: the generation in the state word ----
   { model: 'record', name: 'correct', defines: [], expect: 'pass', opt: '-O0',

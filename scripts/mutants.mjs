@@ -478,6 +478,18 @@ export const mutants = [
     replace: `    next = s == 0 ? s | SHARED_QUEUED : s - SHARED_ONE;`,
   },
   {
+    id: 'proto-resume-no-recheck', kind: 'protocol', file: 'assembly/safepoint.ts', tests: ['test/world.test.ts'],
+    what: 'attend, its stop withdrawn, goes on with the ATTENTION it loaded before stopping (model: broken-resume-no-recheck)',
+    find: `      continue; // the stop was withdrawn`,
+    replace: `      // the stop was withdrawn`,
+  },
+  {
+    id: 'proto-cancel-clears-pause', kind: 'protocol', file: 'assembly/safepoint.ts', tests: ['test/world.test.ts'],
+    what: 'brc_thread_cancel_stop resets the whole attention word, a pause included (model: broken-cancel-clears-pause)',
+    find: `  atomic.and<u32>(attention, ~ATTENTION_STOP); // SC`,
+    replace: `  atomic.store<u32>(attention, 0); // SC`,
+  },
+  {
     id: 'proto-dead-while-queued', kind: 'protocol', file: 'assembly/refcount.ts',
     what: 'isDead ignores QUEUED: an object merged with count 0 is freed while still queued',
     find: `  return (s & ~SHARED_WEAK) == SHARED_MERGED;`,

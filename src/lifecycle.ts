@@ -6,7 +6,8 @@
  *              never called joinHeap). A worker's errors reach the HeapThread, and are thrown again if nobody
  *              listens, as Node does for a Worker.
  *   stop       before a worker is terminated it is asked to stop at an operation boundary, so it never dies in the
- *              middle of one; if it does not get there in time, terminate() throws ETIMEDOUT and leaves it running.
+ *              middle of one; if it does not get there in time, terminate() throws ETIMEDOUT, withdraws the request
+ *              (a worker that stopped meanwhile resumes) and leaves it running.
  *   detach     a thread that ended without detaching itself (killed, crashed, closed by the browser) is detached:
  *              its queue drained, its objects and pages abandoned, its locks released. The spawning thread does it
  *              when it sees the end; a watchdog thread does it too (platform watchdog), so that it happens even while
@@ -35,6 +36,8 @@ export class ThreadGroup {
   readonly #share: () => HeapShare;
   readonly #threads = new Map<HeapThread, StartedWorker>();
   readonly #pending = new Set<Promise<unknown>>();
+  /** terminate() calls under way per thread: the last one to give up withdraws the stop request */
+  readonly #stopping = new Map<HeapThread, number>();
   #watchdog: Watchdog | undefined;
   #closing = false;
 
@@ -160,9 +163,22 @@ export class ThreadGroup {
 
   async #kill(thread: HeapThread, worker: StartedWorker, options: TerminateOptions): Promise<void> {
     const timeoutMs = options.timeoutMs ?? STOP_TIMEOUT_MS;
-    if (!(await this.#stop(thread.tid, thread.generation, timeoutMs)) && !options.force) {
+    this.#stopping.set(thread, (this.#stopping.get(thread) ?? 0) + 1);
+    let stopped: boolean;
+    try {
+      stopped = await this.#stop(thread.tid, thread.generation, timeoutMs);
+    } finally {
+      const left = this.#stopping.get(thread)! - 1;
+      if (left > 0) this.#stopping.set(thread, left);
+      else this.#stopping.delete(thread);
+    }
+    if (!stopped && !options.force) {
+      // Withdrawn, unless another terminate() of this thread still waits: its "outside twice" needs STOP kept set
+      // until the kill (safepoint.ts). Same generation: the tid may belong to a thread attached since.
+      const x = this.#raw;
+      if (!this.#stopping.has(thread) && x.brc_thread_generation(thread.tid) === thread.generation) x.brc_thread_cancel_stop(thread.tid);
       throw new BrcError('ETIMEDOUT', `terminate: thread ${thread.tid} did not reach a safe point within ${timeoutMs} ms, so it was ` +
-        'not terminated (it stops at its next biasrc call; terminate({ force: true }) ends it anyway, maybe in the middle of an operation)');
+        'not terminated and goes on running (the stop request is withdrawn; terminate({ force: true }) ends it anyway, maybe in the middle of an operation)');
     }
     await worker.terminate();
     this.#ended(thread.tid, thread.generation, 1);

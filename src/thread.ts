@@ -158,8 +158,8 @@ export class HeapThread extends EventTarget {
 
   /**
    * Ends the worker: it is first asked to stop at a safe point (so it never dies inside an operation), then
-   * terminated and detached. If it does not reach one within `timeoutMs`, this throws ETIMEDOUT and leaves it
-   * running (it stops at its next biasrc call), unless `force` is given.
+   * terminated and detached. If it does not reach one within `timeoutMs`, this throws ETIMEDOUT, withdraws the stop
+   * request and leaves it running as before (a later terminate() asks again), unless `force` is given.
    */
   async terminate(options: TerminateOptions = {}): Promise<void> {
     if (this.#ended) return;

@@ -233,3 +233,64 @@ describe('a thread that may not block', () => {
     expectClean(heap);
   });
 });
+
+describe('a stop that is withdrawn (brc_thread_cancel_stop: terminate() gave up)', () => {
+  it('a thread stopped at a boundary resumes there, but first answers the pause of a collection that counted it stopped', async () => {
+    const heap = await freshHeap();
+    const x = heap.core.exports;
+    const words = () => new Uint32Array(heap.memory.buffer);
+    const ctl = new Int32Array(new SharedArrayBuffer(12));
+    const w = start<{ tid: number; obj: number; detached: number }>(heap, 'allocAfterStop',
+      { ctl, probe: new Int32Array(new SharedArrayBuffer(12)) });
+    expect(pollUntil(() => Atomics.load(ctl, 1) === 1)).toBe(true);
+    const tid = 2;
+    expect(x.brc_thread_state(tid)).toBe(LAYOUT.STATE_ACTIVE);
+    expect(x.brc_thread_request_stop(tid)).toBe(0);
+    Atomics.store(ctl, 0, 1);
+    Atomics.notify(ctl, 0);
+    expect(await pollUntilAsync(() => x.brc_thread_stop_state(tid) === LAYOUT.STOP_STOPPED)).toBe(true);
+
+    // a collection counts the stopped thread held
+    expect(x.brc_world_request()).toBe(0);
+    expect(pollUntil(() => x.brc_world_poll() === 0)).toBe(true);
+    const epoch = words()[(LAYOUT.GLOBAL_BASE + LAYOUT.G_WORLD_EPOCH) >>> 2];
+    const paused = (x.brc_attention_address(tid) >>> 0) - LAYOUT.R_ATTENTION + LAYOUT.R_PAUSED;
+    expect(Atomics.load(words(), paused >>> 2)).toBe(0); // held as STOPPED, not acknowledged
+
+    // the terminator gives up: the thread leaves stopHere, sees the pause and acknowledges it before anything else
+    expect(x.brc_thread_cancel_stop(tid)).toBe(0);
+    expect(pollUntil(() => Atomics.load(words(), paused >>> 2) === epoch || Atomics.load(ctl, 2) === 1)).toBe(true);
+    expect(Atomics.load(ctl, 2)).toBe(0); // brc_alloc did not return while the world is held
+    expect(Atomics.load(words(), paused >>> 2)).toBe(epoch);
+    expect(x.brc_thread_stop_state(tid)).not.toBe(LAYOUT.STOP_STOPPED);
+    const live = stat(heap.core, 'STAT_LIVE_OBJECTS');
+    expect(x.brc_collect_cycles()).toBe(0);
+    expect(stat(heap.core, 'STAT_LIVE_OBJECTS')).toBe(live); // it allocated nothing under the scan
+    expect(x.brc_world_release(0)).toBe(0);
+
+    const r = await w.result;
+    expect(r).toMatchObject({ tid, detached: 0 });
+    expect(r.obj).toBeGreaterThan(0);
+    expectClean(heap);
+  });
+
+  it('a stop withdrawn before the thread reached a boundary is never noticed', async () => {
+    const heap = await freshHeap();
+    const x = heap.core.exports;
+    const ctl = new Int32Array(new SharedArrayBuffer(12));
+    const w = start<{ tid: number; obj: number; detached: number }>(heap, 'allocAfterStop',
+      { ctl, probe: new Int32Array(new SharedArrayBuffer(12)) });
+    expect(pollUntil(() => Atomics.load(ctl, 1) === 1)).toBe(true);
+    const tid = 2;
+    expect(x.brc_thread_request_stop(tid)).toBe(0);
+    expect(x.brc_thread_cancel_stop(tid)).toBe(0);
+    expect(x.brc_thread_cancel_stop(0)).toBe(LAYOUT.ENOTATTACHED);
+    expect(x.brc_thread_cancel_stop(100_000)).toBe(LAYOUT.ENOTATTACHED);
+    Atomics.store(ctl, 0, 1);
+    Atomics.notify(ctl, 0);
+    const r = await w.result;
+    expect(r).toMatchObject({ tid, detached: 0 });
+    expect(x.brc_thread_stop_state(tid)).not.toBe(LAYOUT.STOP_STOPPED);
+    expectClean(heap);
+  });
+});

@@ -97,6 +97,20 @@ const scenarios = {
       return { threw: String(error?.message ?? error) };
     }
   },
+
+  /**
+   * After the main thread asked it to stop (ctl[0]), allocates: it stops at brc_alloc's boundary. Once the stop is
+   * withdrawn the allocation goes on; it says so (ctl[2] = 1) only after the call returned. ctl: [0 go, 1 ready,
+   * 2 allocated].
+   */
+  allocAfterStop() {
+    signal(1);
+    awaitSignal(0);
+    const obj = x.brc_alloc(8, 0);
+    signal(2);
+    x.brc_decref(obj);
+    return { obj, detached: x.brc_thread_detach() };
+  },
 };
 
 parentPort.postMessage({ tid, ...scenarios[scenario]() });
