@@ -8,7 +8,7 @@
 // Layer 11, the top: the only file that exports functions from the module. Each export checks its arguments (debug
 // build), marks the operation for safe points (safepoint.ts), and calls one layer below.
 //
-// The rule that makes a pause hold (collect.ts, docs/MODEL.md finding 8): every export that writes shared object
+// The rule that makes a pause hold (world.ts, collect.ts, docs/MODEL.md finding 8): every export that writes shared object
 // state (counts, slots, link words, the heap, weak cells) or a record other than its own acknowledgement passes an
 // operation boundary first (enterOp; the fast paths load ATTENTION and call enterOp when it is set), where a pause or
 // a stop is attended; and a wait inside an operation either parks (a collection borrows the rights) or acknowledges
@@ -27,7 +27,7 @@ import {
 import { EBUSY, EINVAL, ENOMEM, ENOTATTACHED, OK, fail, getLastError, getLastErrorAddress, setError } from "./errors";
 import { layoutLoaded, loadLayout, maxThreads, myRecord, myTid, recordOf, setCanBlock } from "./instance";
 import { initHeap } from "./init";
-import { acknowledgePause, cancelStop, enterOp, leaveOp, requestStop, stopState, worldHeldByMe, worldRequestedByMe } from "./safepoint";
+import { acknowledgePause, cancelStop, enterOp, enterOpToDetach, leaveOp, requestStop, stopState, worldHeldByMe, worldRequestedByMe } from "./safepoint";
 import { allocBlock, blockSize, freeBlock } from "./alloc";
 import { decrefAny, decrefFast, decrefUnlessLast, ownerWord, immortalize, incref, isImmortal } from "./refcount";
 import { drainAndFree, drainFrees, queueAddress } from "./queue";
@@ -42,7 +42,8 @@ import { attachThread, detachSelf, detachThread } from "./threads";
 import {
   allocAligned, freeContaining, isLinkOf, joinLibrary, dropLibrary, linkThread, linkTls, newLibrary, unlinkThread,
 } from "./embed";
-import { collectCycles, drainEveryQueue, notePause, worldPoll, worldRelease, worldRequest } from "./collect";
+import { collectCycles, drainEveryQueue, notePause } from "./collect";
+import { worldPoll, worldRelease, worldRequest } from "./world";
 import { stat } from "./stats";
 import { verifyHeap } from "./verify";
 
@@ -118,7 +119,7 @@ export function brc_thread_detach(): i32 {
  */
 export function brc_thread_detach_dead(tid: u32, generation: u32): i32 {
   if (tid == myTid) return setError(EINVAL, tid);
-  enterOp();
+  enterOpToDetach(tid); // a pause `tid` asked for is not sat out: it died holding the world, we end it
   let rc = detachThread(tid, generation);
   leaveOp();
   return rc;
@@ -477,7 +478,7 @@ export function brc_upgrade(weak: f64): usize {
 // ---- cycle collection ---------------------------------------------------------------------------------------------
 
 /**
- * Starts holding the world for a collection (collect.ts): OK, or EBUSY while another thread holds it (call
+ * Starts holding the world for a collection (world.ts, collect.ts): OK, or EBUSY while another thread holds it (call
  * brc_safepoint, wait a little, try again: there is nothing to release, the world is not ours). After OK: poll
  * brc_world_poll until 0, run brc_collect_cycles, and always end with brc_world_release, also to give up after a
  * timeout. ENOTATTACHED without a tid.
@@ -498,7 +499,11 @@ export function brc_world_request(): i32 {
 export function brc_world_poll(): i32 {
   if (myTid == 0) return -setError(ENOTATTACHED, 0);
   if (!worldRequestedByMe()) return -setError(EINVAL, 0);
-  return <i32>worldPoll();
+  // inside an operation: a terminator never takes us half-way through a borrow (PARKED -> HELPED, then R_BORROWED)
+  enterOp();
+  let waiting = worldPoll();
+  leaveOp();
+  return <i32>waiting;
 }
 
 /**
@@ -530,8 +535,10 @@ export function brc_merge_queues(): i32 {
 export function brc_world_release(pauseMicros: u32): i32 {
   if (myTid == 0) return setError(ENOTATTACHED, 0);
   if (!worldRequestedByMe()) return setError(EINVAL, 0);
+  enterOp(); // as brc_world_poll: a release is never cut in half (a terminated holder's detach releases it whole)
   worldRelease();
   notePause(pauseMicros);
+  leaveOp();
   return OK;
 }
 

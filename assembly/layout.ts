@@ -64,7 +64,7 @@ export const G_ATTACHED: usize = 44;
 export const G_FREE_HINT: usize = 48; // no free page below this index
 export const G_BUILD_FLAGS: usize = 52;
 export const G_ORPHANS: usize = 56; // live objects that a dead thread owned when it was detached (LINK_ORPHAN)
-export const G_WORLD: usize = 60; // tid of the thread collecting cycles with the world held, or 0 (collect.ts)
+export const G_WORLD: usize = 60; // tid of the thread collecting cycles with the world held, or 0 (world.ts)
 export const G_WORLD_EPOCH: usize = 64; // numbers the pauses: a thread's acknowledgement names the one it answers
 export const G_WEAK_LOCK: usize = 68; // the weak table's mutex (weak.ts)
 export const G_WEAK_CELLS: usize = 72; // address of the cell array (a raw block), 0 before the first weak reference
@@ -171,7 +171,7 @@ export const STATE_GEN_SHIFT: u32 = 3;
 export const ATTENTION_STOP: u32 = 1; // terminate: block for good at the next operation boundary
 export const ATTENTION_PAUSE: u32 = 2; // a collection wants the world: acknowledge, touch no count until it ends
 export const ATTENTION_EPOCH_SHIFT: u32 = 2; // the pause's epoch (G_WORLD_EPOCH, never 0) above the two flags
-// G_WORLD: the collector's tid, | WORLD_HELD once every other thread is held (collect.ts).
+// G_WORLD: the collector's tid, | WORLD_HELD once every other thread is held (world.ts).
 export const WORLD_HELD: u32 = 0x8000_0000;
 // A collection's scratch in bits 4..31 of each live object's link word (collect.ts): a count up to GC_MAX (larger
 // true counts are clamped there and count as roots), or GC_ALIVE once marked reachable.

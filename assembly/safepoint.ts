@@ -38,8 +38,19 @@ import { waitOn } from "./host";
   store<u32>(myRecord + R_IN_OP, 0);
 }
 
-/** At an operation boundary with ATTENTION set: stop for good, or sit out a pause. */
-function attend(): void {
+/**
+ * enterOp for brc_thread_detach_dead(dead): the same, except that a pause asked for by `dead` itself is not sat out.
+ * A thread terminated holding the world (between two world calls: each runs inside one operation, so no scan is
+ * under way) would otherwise keep its detacher asleep for good; the detach releases that world (world.ts
+ * releaseWorldOf). Not acknowledging keeps us unheld for any later collection, which waits for our next boundary.
+ */
+export function enterOpToDetach(dead: u32): void {
+  store<u32>(myRecord + R_IN_OP, 1);
+  if (atomic.load<u32>(myRecord + R_ATTENTION) != 0) attend(dead);
+}
+
+/** At an operation boundary with ATTENTION set: stop, or sit out a pause (unless `dead`, being detached, asked it). */
+function attend(dead: u32 = 0): void {
   let attention = myRecord + R_ATTENTION;
   while (true) {
     let a = atomic.load<u32>(attention);
@@ -48,6 +59,7 @@ function attend(): void {
       continue; // the stop was withdrawn: look again (a pause may have been counted on our STOPPED meanwhile)
     }
     if ((a & ATTENTION_PAUSE) == 0) return;
+    if (dead != 0 && (atomic.load<u32>(GLOBAL_BASE + G_WORLD) & ~WORLD_HELD) == dead) return;
     store<u32>(myRecord + R_IN_OP, 0);
     // The acknowledgement, stored again before every sleep: a new collection may have asked meanwhile.
     // SC store: everything we did happens before the collector's load that sees it.
@@ -102,12 +114,14 @@ function stopHere(): void {
 
 /**
  * A detacher of another (dead) thread must not change objects while a collection holds the world: true while one
- * does. Read after the detacher took the dead thread's rights (SC); the collector sets WORLD_HELD, then reads every
- * thread's state (collect.ts worldPoll), so one of the two sees the other.
+ * does, other than this thread's and `detached`'s own (a holder that died: its detacher releases the world for it).
+ * Read after the detacher took the dead thread's rights (SC); the collector sets WORLD_HELD, then reads every
+ * thread's state (world.ts worldPoll), so one of the two sees the other.
  */
-export function worldHeldByOther(): bool {
+export function worldHeldByOther(detached: u32): bool {
   let w = atomic.load<u32>(GLOBAL_BASE + G_WORLD);
-  return (w & WORLD_HELD) != 0 && (w & ~WORLD_HELD) != myTid;
+  let holder = w & ~WORLD_HELD;
+  return (w & WORLD_HELD) != 0 && holder != myTid && holder != detached;
 }
 
 /**

@@ -41,6 +41,7 @@ import { drainAndFree, drainFrees, releaseRights } from "./queue";
 import { releaseLocksOf } from "./lock";
 import { unlinkAll } from "./embed";
 import { waitForWorld, worldHeldByOther } from "./safepoint";
+import { releaseWorldOf } from "./world";
 import { waitOn } from "./host";
 
 /** Takes the lowest FREE tid. Returns the tid, or 0 with the error recorded. */
@@ -86,9 +87,10 @@ export function detachThread(tid: u32, generation: u32): i32 {
   }
   if (tid == 0 || tid > maxThreads) return setError(ENOTATTACHED, tid);
   let rec = recordOf(tid);
-  let e = takeRights(rec, generation);
+  let e = takeRights(tid, generation);
   if (e != OK) return setError(e, tid);
   let dead = tid != myTid;
+  releaseWorldOf(tid); // a collector that leaves (or died) holding the world would keep everyone paused
   releaseLocksOf(rec); // a dead thread's locks would stay held forever; a leaving thread's too
   unlinkAll(rec); // the stacks, TLS and last-user libraries of the foreign modules it linked (embed.ts)
   drainAndFree(rec);
@@ -107,7 +109,8 @@ export function detachThread(tid: u32, generation: u32): i32 {
  * Takes the rights of `rec` from its owner (ourselves) or from a dead owner, of incarnation `generation`, waiting out
  * a helper that borrowed them, and backing off while a collection holds the world. OK, or ENOTATTACHED.
  */
-function takeRights(rec: usize, generation: u32): i32 {
+function takeRights(tid: u32, generation: u32): i32 {
+  let rec = recordOf(tid);
   while (true) {
     let s = atomic.load<u32>(rec + R_STATE); // a guess for the CAS below
     let state = s & STATE_MASK;
@@ -115,7 +118,8 @@ function takeRights(rec: usize, generation: u32): i32 {
     if (state == STATE_ACTIVE || state == STATE_PARKED) {
       let taken = (s & ~STATE_MASK) | STATE_RECLAIMING;
       if (atomic.cmpxchg<u32>(rec + R_STATE, s, taken) != s) continue;
-      if (!worldHeldByOther()) return OK; // acquire the rights (SC, then that read: see safepoint.ts)
+      // acquire the rights (SC, then that read: see safepoint.ts); the world held by `tid` itself is ours to release
+      if (!worldHeldByOther(tid)) return OK;
       atomic.store<u32>(rec + R_STATE, s); // a collection holds the world: give them back, wait, try again
       waitForWorld();
     } else if (state == STATE_HELPED) {

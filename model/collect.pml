@@ -34,6 +34,10 @@
  *      the case where R's CAS succeeds, a second collector, is not modelled: R then stops), it acknowledges the
  *      pause (brc_safepoint, as src/collect.ts does on EBUSY), and calls brc_world_release (as the old comment of
  *      brc_world_request told it to: "always end with brc_world_release");
+ *   Y  (DEADC) the collector may be terminated at any of its own safe points (after its request, between polls,
+ *      with the world held before or after the scan: never inside brc_collect_cycles or another world call, which
+ *      run inside one operation); Y, the detach of the dead collector, then releases the world for it
+ *      (releaseWorldOf: G_WORLD names it -> worldRelease(holder)). Without Y every other thread stays paused;
  *   T  (STOPPER, record 4) a thread asked to stop (terminate(): STOP set at the start, as by brc_thread_request_stop)
  *      whose terminator gives up (ETIMEDOUT) and withdraws the request at any moment (K: brc_thread_cancel_stop,
  *      atomic.and ~STOP). T's next call reaches enterOp before or after: at STOP it stops (STOPPED = 1, which the
@@ -87,6 +91,9 @@
  *                           wrong order of the Dekker pair with the collector's PAUSE store and STOPPED load).
  *   BROKEN_CANCEL_CLEARS_PAUSE  (STOPPER) brc_thread_cancel_stop resets the whole attention word: T resumes as if
  *                           no pause were asked, under a collection that counted it held while it was STOPPED.
+ *   BROKEN_DETACH_WAITS_WORLD  (DEADC) the detacher of the dead collector waits for its world to end (takeRights
+ *                           backing off for any holder other than itself, the code before): it never ends, and every
+ *                           paused thread sleeps for good.
  *   NCOLL (default 2), MAXINC (default 1: M's increfs), DETACH (default on; NO_DETACH leaves X, N and D's death
  *   out), NO_ATTACH (leaves N out), NO_LOCK (leaves M's lock wait out), WAITWORD / SPINNER / RELEASER (record 4).
  */
@@ -185,9 +192,16 @@ bool  mlock;                         /* M holds a's lock (objectLock returned) *
 bool  llock;                         /* W or S holds a's lock */
 byte  holder1 = 1;                   /* who holds record 1's rights: 1 M, 5 the collector (HELPED), 0 nobody */
 bool  everGarbage;                   /* a scan found a and b unreachable */
-bool  cdone;                         /* the collector has finished */
+bool  cdone;                         /* the collector has finished (or its detacher has) */
+bool  cdead;                         /* (DEADC) the collector was terminated */
 bool  nalloc;                        /* N allocated */
 bool  twrote;                        /* T ran its operation */
+
+#ifdef DEADC                        /* C may be terminated at any safe point of its own: between world calls */
+#define DIE      if :: skip :: goto dead fi
+#else
+#define DIE      skip
+#endif
 
 #define ACC(x)   assert(!freed[x])
 #define NOTHELD  assert(!frozen)     /* a write by a thread other than the collector */
@@ -608,7 +622,7 @@ proctype Attacher() {
 
 /* ============================== C, the collector ============================== */
 
-/* collect.ts held(r): one look, no waiting; ok = 1 if record r is held */
+/* world.ts held(r): one look, no waiting; ok = 1 if record r is held */
 inline held(r) {
   ok = 0;
 #ifdef BROKEN_STOPPED_FIRST
@@ -691,6 +705,7 @@ proctype Collector() {
      :: r <= NREC -> atomic { att[r] = (att[r] & STOP) | PAUSE | (epoch << 2) }; r++
      :: r > NREC -> break
      od;
+     DIE;                                                      /* terminated between two world calls */
      /* brc_world_poll until it returns 0 */
      do
      :: pass();                                                /* worldPoll: notHeld, the first pass */
@@ -702,11 +717,12 @@ proctype Collector() {
            :: ok -> break
            :: else -> atomic { gworld = CTID }                 /* worldPoll: withdraw WORLD_HELD */
            fi
-        :: else -> atomic { MAYHOLD(r) }                       /* src/collect.ts: sleep, poll again */
+        :: else -> DIE; atomic { MAYHOLD(r) }                  /* src/collect.ts: sleep, poll again */
         fi
      od;
      r = 0;
-     atomic { frozen = 1; alive0 = !freed[A] }                 /* (ghost) all held; the heap walk's LIVE check
+     atomic { frozen = 1; alive0 = !freed[A] }
+     DIE;                                                      /* terminated with the world held, before the scan */                 /* (ghost) all held; the heap walk's LIVE check
                                                                   (a and b are freed together or not at all) */
      if
      :: !alive0 -> skip                                        /* nothing live to scan */
@@ -745,6 +761,7 @@ proctype Collector() {
      fi
      fi;
      t0 = 0; t1 = 0; alive0 = 0; alive1 = 0;
+     DIE;                                                      /* terminated after the scan, before the release */
      /* brc_world_release -> worldRelease */
      atomic { frozen = 0 }                                     /* (ghost) */
      r = 1;
@@ -756,8 +773,46 @@ proctype Collector() {
      atomic { gworld = 0 }                                     /* worldRelease: atomic.store(G_WORLD, 0), notify */
   :: else -> break
   od;
-  cdone = 1
+  cdone = 1;
+#ifdef DEADC
+  goto end;
+dead:                                                          /* terminated at a safe point: a detacher comes */
+  cdead = 1;
+end:
+  skip
+#endif
 }
+
+#ifdef DEADC
+/* Y: detach_dead of the collector, once its worker is gone (threads.ts detachThread: takeRights, then
+   releaseWorldOf). C has no record here: the rights it takes are left out, the world word is what matters. */
+proctype CollectorDetacher() {
+  byte r;
+  (cdead || cdone);                                            /* the collector died (or finished: nothing to do) */
+  if
+  :: !cdead -> goto out
+  :: else
+  fi;
+#ifdef BROKEN_DETACH_WAITS_WORLD
+  atomic { (gworld & HELD) == 0 }                              /* takeRights: the world held by another: wait */
+#else
+  if
+  :: WTID(gworld) == CTID ->                                   /* releaseWorldOf: G_WORLD names the dead thread */
+     atomic { frozen = 0 }                                     /* (ghost) */
+     r = 1;
+     do
+     :: r <= NREC -> resume(r); r++                            /* worldRelease(holder): as C's own release */
+     :: r > NREC -> break
+     od;
+     atomic { gworld = 0 }                                     /* worldRelease: atomic.store(G_WORLD, 0), notify */
+  :: else
+  fi;
+#endif
+  cdone = 1;
+out:
+  skip
+}
+#endif
 
 init {
   atomic {
@@ -803,6 +858,9 @@ init {
 #endif
 #ifdef STOPPER
     run Stopper(); run Canceller();
+#endif
+#ifdef DEADC
+    run CollectorDetacher();
 #endif
   }
   (_nr_pr == 1);

@@ -4,7 +4,7 @@
 //   model/weak.pml     brc.pml + weak references (cells, the WEAK flag, try-incref under W, the free path)
 //   model/collect.pml  cycle collection against mutators (attention word, fast path, pauses, borrowed rights, the
 //                      world word, detach and attach, an async locker, a spinning locker, a second would-be collector,
-//                      a stopped thread whose stop is withdrawn)
+//                      a stopped thread whose stop is withdrawn, a collector terminated holding the world)
 //   model/record.pml   the generation in the record state word (detach_dead against a new incarnation)
 //
 // For each variant: spin -a generates the verifier (pan.c), gcc compiles it for safety checks (assertions and
@@ -136,6 +136,8 @@ const variants = [
     opt: searchOpt, what: 'a second thread\'s world_request gets EBUSY; its world_release is refused (fix 2)' },
   { model: 'collect', name: 'correct-stopper', defines: ['-DSTOPPER', '-DNO_DETACH', '-DNO_LOCK'], expect: 'pass',
     opt: searchOpt, what: 'a terminator that gave up withdraws its stop: the stopped thread resumes and is paused' },
+  { model: 'collect', name: 'correct-dead-collector', defines: ['-DDEADC', '-DNO_DETACH'], expect: 'pass', opt: searchOpt,
+    what: 'the collector is terminated at one of its safe points; the detach of it releases its world' },
   { model: 'collect', name: 'broken-fp-no-attention', defines: ['-DBROKEN_FP_NO_ATTENTION'], expect: 'fail',
     reason: /!\(frozen\)/, what: 'the fast path does not read ATTENTION: it stores a count during the scan' },
   { model: 'collect', name: 'broken-no-ack-wait', defines: ['-DBROKEN_NO_ACK_WAIT'], expect: 'fail',
@@ -180,6 +182,9 @@ const variants = [
   { model: 'collect', name: 'broken-cancel-clears-pause', defines: ['-DBROKEN_CANCEL_CLEARS_PAUSE', '-DSTOPPER', '-DNO_DETACH', '-DNO_LOCK'],
     expect: 'fail', reason: /!\(frozen\)|invalid end state/,
     what: 'brc_thread_cancel_stop resets the whole attention word: the resumed thread never sees the pause' },
+  { model: 'collect', name: 'broken-detach-waits-world', defines: ['-DBROKEN_DETACH_WAITS_WORLD', '-DDEADC', '-DNO_DETACH'],
+    expect: 'fail', reason: /invalid end state/,
+    what: 'the detacher of a dead collector waits for its world to end and never releases it: everyone stays paused' },
 
   // ---- record.pml: the generation in the state word ----
   { model: 'record', name: 'correct', defines: [], expect: 'pass', opt: '-O0',

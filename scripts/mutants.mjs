@@ -490,6 +490,18 @@ export const mutants = [
     replace: `  atomic.store<u32>(attention, 0); // SC`,
   },
   {
+    id: 'proto-detach-paused-by-dead', kind: 'protocol', file: 'assembly/index.ts', tests: ['test/world.test.ts'],
+    what: 'brc_thread_detach_dead sits out the pause of the very thread it detaches (a holder that died)',
+    find: `  enterOpToDetach(tid); // a pause`,
+    replace: `  enterOp(); // a pause`,
+  },
+  {
+    id: 'proto-dead-holder-world', kind: 'protocol', file: 'assembly/threads.ts', tests: ['test/world.test.ts'],
+    what: 'detachThread leaves the world of the thread it detaches held (model: broken-detach-waits-world)',
+    find: `  releaseWorldOf(tid); // a collector`,
+    replace: `  // a collector`,
+  },
+  {
     id: 'proto-dead-while-queued', kind: 'protocol', file: 'assembly/refcount.ts',
     what: 'isDead ignores QUEUED: an object merged with count 0 is freed while still queued',
     find: `  return (s & ~SHARED_WEAK) == SHARED_MERGED;`,

@@ -294,3 +294,84 @@ describe('a stop that is withdrawn (brc_thread_cancel_stop: terminate() gave up)
     expectClean(heap);
   });
 });
+
+describe('a thread that dies (or detaches) holding the world', () => {
+  const worldAt = LAYOUT.GLOBAL_BASE + LAYOUT.G_WORLD;
+
+  /** Starts a holder as tid 2 (the main thread acknowledges its pause meanwhile); resolves once it holds. */
+  async function holder(heap: TestHeap, hold: 'requested' | 'held' | 'detach') {
+    const x = heap.core.exports;
+    const ctl = new Int32Array(new SharedArrayBuffer(16));
+    const w = start<{ tid: number; requested?: number; detached?: number; world?: number }>(heap, 'holdWorld',
+      { ctl, probe: new Int32Array(new SharedArrayBuffer(12)), hold, worldWord: worldAt });
+    // acknowledging from our "idle loop" (as src/ does) until it holds what it asked for: we run no operation meanwhile
+    expect(await pollUntilAsync(() => { x.brc_safepoint(); return Atomics.load(ctl, 2) === 1; })).toBe(true);
+    return { w, tid: 2, generation: x.brc_thread_generation(2) };
+  }
+
+  /** An attached thread (its record paused by the dead holder) detaches the dead holder; bounded, never a hang. */
+  async function detachByWorker(heap: TestHeap, dead: number, generation: number) {
+    const d = start<{ tid: number; detachedDead: number }>(heap, 'detachDead',
+      { ctl: new Int32Array(new SharedArrayBuffer(8)), probe: new Int32Array(new SharedArrayBuffer(12)), dead, generation });
+    let result: { detachedDead: number } | undefined;
+    void d.result.then((r) => { result = r; });
+    const done = await pollUntilAsync(() => result !== undefined);
+    if (!done) await d.worker.terminate(); // the detacher sleeps for good: the bug this guards against
+    return result;
+  }
+
+  it('terminated with the world held (a lock waiter borrowed): its detach releases the world and gives the rights back', async () => {
+    const heap = await freshHeap();
+    const x = heap.core.exports;
+    const obj = x.brc_alloc(8, 0);
+    expect(x.brc_try_lock(obj)).toBe(0);
+    // a lock waiter (tid 3 after the holder: started first, it parks in brc_lock)
+    const waiterCtl = new Int32Array(new SharedArrayBuffer(8));
+    const waiter = start<{ tid: number; locked: number; unlocked: number; detached: number }>(heap, 'spinOnLock',
+      { obj, ctl: waiterCtl, probe: new Int32Array(new SharedArrayBuffer(12)) });
+    expect(pollUntil(() => Atomics.load(waiterCtl, 0) === 1 && x.brc_thread_state(2) === LAYOUT.STATE_PARKED)).toBe(true);
+
+    const ctl = new Int32Array(new SharedArrayBuffer(16));
+    const w = start<Record<string, number>>(heap, 'holdWorld',
+      { ctl, probe: new Int32Array(new SharedArrayBuffer(12)), hold: 'held', worldWord: worldAt });
+    expect(await pollUntilAsync(() => { x.brc_safepoint(); return Atomics.load(ctl, 2) === 1; })).toBe(true);
+    const htid = 3;
+    expect(Atomics.load(new Uint32Array(heap.memory.buffer), worldAt >>> 2)).toBe((htid | LAYOUT.WORLD_HELD) >>> 0);
+    expect(x.brc_thread_state(2)).toBe(LAYOUT.STATE_HELPED); // the waiter's rights, borrowed by the holder
+    const generation = x.brc_thread_generation(htid);
+    await w.worker.terminate(); // in its own JavaScript: a safe point
+
+    const r = await detachByWorker(heap, htid, generation);
+    expect(r).toMatchObject({ detachedDead: 0 });
+    expect(Atomics.load(new Uint32Array(heap.memory.buffer), worldAt >>> 2)).toBe(0);
+    expect(x.brc_thread_state(2)).toBe(LAYOUT.STATE_PARKED); // given back: it may unpark again
+    expect(x.brc_unlock(obj)).toBe(0); // an operation of ours: it would sleep for good under a pause left set
+    expect(await waiter.result).toMatchObject({ locked: 0, unlocked: 0, detached: 0 });
+    x.brc_decref(obj);
+    expectClean(heap);
+  });
+
+  it('terminated after its request, before the world was held: its detach releases the request', async () => {
+    const heap = await freshHeap();
+    const x = heap.core.exports;
+    const { w, tid, generation } = await holder(heap, 'requested');
+    expect(Atomics.load(new Uint32Array(heap.memory.buffer), worldAt >>> 2)).toBe(tid);
+    await w.worker.terminate();
+    expect(await detachByWorker(heap, tid, generation)).toMatchObject({ detachedDead: 0 });
+    expect(Atomics.load(new Uint32Array(heap.memory.buffer), worldAt >>> 2)).toBe(0);
+    expect(Atomics.load(new Uint32Array(heap.memory.buffer), (x.brc_attention_address(heap.tid) >>> 0) >>> 2) & LAYOUT.ATTENTION_PAUSE).toBe(0);
+    const obj = x.brc_alloc(8, 0); // not paused any more
+    x.brc_decref(obj);
+    expectClean(heap);
+  });
+
+  it('a holder that detaches itself lets the world go with it', async () => {
+    const heap = await freshHeap();
+    const x = heap.core.exports;
+    const { w } = await holder(heap, 'detach');
+    expect(await w.result).toMatchObject({ detached: 0, world: 0 });
+    const obj = x.brc_alloc(8, 0);
+    x.brc_decref(obj);
+    expectClean(heap);
+  });
+});

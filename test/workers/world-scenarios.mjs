@@ -111,6 +111,30 @@ const scenarios = {
     x.brc_decref(obj);
     return { obj, detached: x.brc_thread_detach() };
   },
+
+  /**
+   * Requests the world (hold 'requested'), or holds it (poll until 0: 'held'), then says so (ctl[2]) and waits in
+   * its own JavaScript, outside any operation, to be terminated there; 'detach' detaches itself instead, holding
+   * the world. ctl: [0 never set, 1 ready, 2 holding].
+   */
+  holdWorld() {
+    signal(1);
+    const requested = x.brc_world_request();
+    if (requested !== 0) return { requested };
+    if (workerData.hold !== 'requested') while (x.brc_world_poll() !== 0) Atomics.wait(ctl, 3, 0, 1);
+    signal(2);
+    if (workerData.hold === 'detach') {
+      const detached = x.brc_thread_detach();
+      return { detached, world: Atomics.load(i32(), workerData.worldWord >>> 2) };
+    }
+    awaitSignal(0);
+    return {};
+  },
+
+  /** Detaches incarnation `generation` of `dead` (an attached thread doing it, as the spawning thread does). */
+  detachDead() {
+    return { detachedDead: x.brc_thread_detach_dead(workerData.dead, workerData.generation) };
+  },
 };
 
 parentPort.postMessage({ tid, ...scenarios[scenario]() });
