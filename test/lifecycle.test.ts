@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { once } from 'node:events';
 import { BrcError, Heap, LAYOUT, STAT_NAMES, type Handle } from 'biasrc';
 import {
-  answer, expectClean, expectCode, expectRejection, fixture, heapsClosedAfterEach, lifecycleWorker, runNode,
+  answer, expectClean, expectCode, expectRejection, fixture, heapsClosedAfterEach, lifecycleWorker, runNode, scheduleTable,
 } from './helpers/heaps.js';
 
 const heapFor = heapsClosedAfterEach();
@@ -207,14 +207,10 @@ describe('issue 11.5: worker lifecycle', () => {
     const thread = await heap.spawn(lifecycleWorker);
     const parent = heap.alloc(8, 1);
     const child = heap.alloc(8);
-    const size = LAYOUT.SCHEDULE_ENTRIES + (LAYOUT.DEFAULT_MAX_THREADS + 1) * LAYOUT.SCHEDULE_ENTRY_SIZE;
-    const table = heap.raw.brc_malloc(size) >>> 0;
-    new Uint8Array(heap.memory.buffer, table, size).fill(0);
-    const entry = (table + LAYOUT.SCHEDULE_ENTRIES + thread.tid * LAYOUT.SCHEDULE_ENTRY_SIZE) >>> 2;
-    const words = () => new Int32Array(heap.memory.buffer);
-    Atomics.store(words(), entry + LAYOUT.SE_ARM / 4, LAYOUT.SP_SLOT_SWAPPED);
-    const set = answer(thread, 'set', { op: 'setRefAt', table, parent, child });
-    while (Atomics.load(words(), entry + LAYOUT.SE_PARKED / 4) !== LAYOUT.SP_SLOT_SWAPPED) await new Promise((r) => setTimeout(r, 1));
+    const schedule = scheduleTable(heap);
+    schedule.arm(thread.tid, LAYOUT.SP_SLOT_SWAPPED);
+    const set = answer(thread, 'set', { op: 'setRefAt', table: schedule.table, parent, child });
+    await schedule.parked(thread.tid, LAYOUT.SP_SLOT_SWAPPED);
     expect(heap.raw.brc_thread_stop_state(thread.tid)).toBe(LAYOUT.STOP_IN_OP);
 
     await expectRejection(thread.terminate({ timeoutMs: 200 }), 'ETIMEDOUT',
@@ -223,11 +219,10 @@ describe('issue 11.5: worker lifecycle', () => {
     expect(heap.threads).toEqual([thread]);
     expect(heap.stats().threads).toBe(2);
     const attention = heap.raw.brc_attention_address(thread.tid) >>> 0;
-    expect(Atomics.load(words(), attention >>> 2) & LAYOUT.ATTENTION_STOP).toBe(0); // the request is withdrawn
+    expect(Atomics.load(new Int32Array(heap.memory.buffer), attention >>> 2) & LAYOUT.ATTENTION_STOP).toBe(0); // withdrawn
 
     // let it out of setRef: it passes its next boundaries (the stop would have frozen it there for good) and answers
-    Atomics.store(words(), entry + LAYOUT.SE_PARKED / 4, 0);
-    Atomics.notify(words(), entry + LAYOUT.SE_PARKED / 4);
+    schedule.release(thread.tid);
     await set;
     const { handles } = await answer<{ handles: Handle[] }>(thread, 'handles', { op: 'fill', count: 3, bytes: 16 });
     expect(handles).toHaveLength(3);
@@ -239,7 +234,7 @@ describe('issue 11.5: worker lifecycle', () => {
     expect(heap.stats().threads).toBe(1);
     heap.decref(parent);
     heap.decref(child);
-    heap.raw.brc_free(table);
+    schedule.free();
     expectClean(heap);
   });
 
@@ -247,27 +242,22 @@ describe('issue 11.5: worker lifecycle', () => {
     const heap = await heapFor();
     const thread = await heap.spawn(lifecycleWorker);
     const parent = heap.alloc(8, 1);
-    const size = LAYOUT.SCHEDULE_ENTRIES + (LAYOUT.DEFAULT_MAX_THREADS + 1) * LAYOUT.SCHEDULE_ENTRY_SIZE;
-    const table = heap.raw.brc_malloc(size) >>> 0;
-    new Uint8Array(heap.memory.buffer, table, size).fill(0);
-    const entry = (table + LAYOUT.SCHEDULE_ENTRIES + thread.tid * LAYOUT.SCHEDULE_ENTRY_SIZE) >>> 2;
-    const words = () => new Int32Array(heap.memory.buffer);
-    Atomics.store(words(), entry + LAYOUT.SE_ARM / 4, LAYOUT.SP_SLOT_SWAPPED);
-    thread.postMessage({ op: 'setRefAt', table, parent, child: parent });
-    while (Atomics.load(words(), entry + LAYOUT.SE_PARKED / 4) !== LAYOUT.SP_SLOT_SWAPPED) await new Promise((r) => setTimeout(r, 1));
+    const schedule = scheduleTable(heap);
+    schedule.arm(thread.tid, LAYOUT.SP_SLOT_SWAPPED);
+    thread.postMessage({ op: 'setRefAt', table: schedule.table, parent, child: parent });
+    await schedule.parked(thread.tid, LAYOUT.SP_SLOT_SWAPPED);
     const attention = heap.raw.brc_attention_address(thread.tid) >>> 0;
 
     const short = thread.terminate({ timeoutMs: 50 });
     const long = thread.terminate({ timeoutMs: 60_000 });
     await expectRejection(short, 'ETIMEDOUT');
-    expect(Atomics.load(words(), attention >>> 2) & LAYOUT.ATTENTION_STOP).toBe(LAYOUT.ATTENTION_STOP); // kept for `long`
-    Atomics.store(words(), entry + LAYOUT.SE_PARKED / 4, 0); // out of setRef: it stops at its next boundary
-    Atomics.notify(words(), entry + LAYOUT.SE_PARKED / 4);
+    expect(Atomics.load(new Int32Array(heap.memory.buffer), attention >>> 2) & LAYOUT.ATTENTION_STOP).toBe(LAYOUT.ATTENTION_STOP); // kept for `long`
+    schedule.release(thread.tid); // out of setRef: it stops at its next boundary
     await long;
     expect(await thread.exited).toBe(1);
     heap.setRef(parent, 0, 0); // the worker's setRef made parent its own child: break the cycle
     heap.decref(parent);
-    heap.raw.brc_free(table);
+    schedule.free();
     expectClean(heap);
   });
 });

@@ -3,7 +3,7 @@
 // and child processes.
 import { afterEach, expect } from 'vitest';
 import { spawn } from 'node:child_process';
-import { Heap, BrcError, type HeapOptions, type HeapThread } from 'biasrc';
+import { Heap, BrcError, LAYOUT, type HeapOptions, type HeapThread } from 'biasrc';
 
 export const lifecycleWorker = new URL('../fixtures/lifecycle/worker.mjs', import.meta.url);
 export const fixture = (name: string) => new URL(`../fixtures/lifecycle/${name}`, import.meta.url);
@@ -130,4 +130,29 @@ export function lockTable(heap: Heap, tid: number): number[] {
 export function expectClean(heap: Heap, liveObjects = 0): void {
   expect(heap.stats({ exact: true }).liveObjects).toBe(liveObjects);
   heap.verify();
+}
+
+/**
+ * A schedule table (assembly/schedule.ts, debug build) in `heap`'s memory, for holding one worker of the high-level
+ * API inside an operation: arm its entry with a point, post it a command that passes the point (the worker calls
+ * brc_debug_schedule(table) first), wait until it parks there, let it go.
+ */
+export function scheduleTable(heap: Heap) {
+  const size = LAYOUT.SCHEDULE_ENTRIES + (LAYOUT.DEFAULT_MAX_THREADS + 1) * LAYOUT.SCHEDULE_ENTRY_SIZE;
+  const table = heap.raw.brc_malloc(size) >>> 0;
+  new Uint8Array(heap.memory.buffer, table, size).fill(0);
+  const words = () => new Int32Array(heap.memory.buffer);
+  const word = (tid: number, field: number) => (table + LAYOUT.SCHEDULE_ENTRIES + tid * LAYOUT.SCHEDULE_ENTRY_SIZE + field) >>> 2;
+  return {
+    table,
+    arm(tid: number, point: number): void { Atomics.store(words(), word(tid, LAYOUT.SE_ARM), point); },
+    async parked(tid: number, point: number): Promise<void> {
+      while (Atomics.load(words(), word(tid, LAYOUT.SE_PARKED)) !== point) await new Promise((r) => setTimeout(r, 1));
+    },
+    release(tid: number): void {
+      Atomics.store(words(), word(tid, LAYOUT.SE_PARKED), 0);
+      Atomics.notify(words(), word(tid, LAYOUT.SE_PARKED));
+    },
+    free(): void { heap.raw.brc_free(table); },
+  };
 }
