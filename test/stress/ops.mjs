@@ -56,7 +56,12 @@ export class Player {
 
   get count() { return this.held[0]; }
   pick() { return 1 + Math.floor(this.rand() * this.held[0]); }
-  hold(handle) { const n = this.held[0]; this.held[n + 1] = handle; this.held[0] = n + 1; }
+  hold(handle) {
+    const n = this.held[0];
+    if (n >= HELD_CAPACITY) throw new Error(`stress: thread ${this.index} holds ${n} references already (the list's capacity)`);
+    this.held[n + 1] = handle;
+    this.held[0] = n + 1;
+  }
   drop(at) { const n = this.held[0]; this.held[at] = this.held[n]; this.held[0] = n - 1; }
   level(handle) { return this.heap.view(handle).getUint32(0, true); }
 
@@ -160,6 +165,11 @@ export class Player {
    */
   spinOwnerPairs() {
     const heap = this.heap;
+    if (this.count >= HELD_CAPACITY) { // make room: a full list would take a 2049th entry past its end
+      const at = this.pick();
+      heap.decref(this.held[at]);
+      this.drop(at);
+    }
     const h = heap.alloc(8, 0);
     this.hold(h); // the held list is exact before we say we are in
     Atomics.store(this.shared.spin, this.index * 2 + 1, 1);
