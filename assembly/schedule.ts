@@ -48,6 +48,8 @@ export const SP_SLOT_LOADED: u32 = 32; // loadRef: the child incremented, the sl
 export const SP_REMOTE_FREED: u32 = 40; // remoteFree: the CAS pushed the block on the page's thread-free stack (block)
 export const SP_PAGE_FULL: u32 = 41; // markFull: the CAS set the FULL bit (page)
 export const SP_REMOTE_LINKED: u32 = 42; // remoteFree: the block linked to the head it read, before the CAS (block)
+// threads.ts
+export const SP_DETACH_ENTERED: u32 = 50; // takeRights: inside the detach's operation, the state not read yet (record)
 
 // ---- the table ----------------------------------------------------------------------------------------------------
 export const SCHEDULE_RANDOM: usize = 0; // random parks per 65,536 points passed; 0: none

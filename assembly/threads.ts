@@ -40,9 +40,10 @@ import { abandonObject } from "./refcount";
 import { drainAndFree, drainFrees, releaseRights } from "./queue";
 import { releaseLocksOf } from "./lock";
 import { unlinkAll } from "./embed";
-import { waitForWorld, worldHeldByOther } from "./safepoint";
+import { enterOpToDetach, leaveOp, waitForWorld, worldHeldByOther } from "./safepoint";
+import { SP_DETACH_ENTERED, schedulePoint } from "./schedule";
 import { releaseWorldOf } from "./world";
-import { waitOn } from "./host";
+import { waitFor } from "./host";
 
 /** Takes the lowest FREE tid. Returns the tid, or 0 with the error recorded. */
 export function attachThread(): u32 {
@@ -105,12 +106,16 @@ export function detachThread(tid: u32, generation: u32): i32 {
   return OK;
 }
 
+/** The longest sleep of a detacher waiting for borrowed rights before it looks at its own attention word again. */
+const HELPED_WAIT_MS: i32 = 1;
+
 /**
- * Takes the rights of `rec` from its owner (ourselves) or from a dead owner, of incarnation `generation`, waiting out
+ * Takes the rights of `tid`'s record from its owner (ourselves) or from a dead owner, of incarnation `generation`, waiting out
  * a helper that borrowed them, and backing off while a collection holds the world. OK, or ENOTATTACHED.
  */
 function takeRights(tid: u32, generation: u32): i32 {
   let rec = recordOf(tid);
+  schedulePoint(SP_DETACH_ENTERED, rec);
   while (true) {
     let s = atomic.load<u32>(rec + R_STATE); // a guess for the CAS below
     let state = s & STATE_MASK;
@@ -123,7 +128,13 @@ function takeRights(tid: u32, generation: u32): i32 {
       atomic.store<u32>(rec + R_STATE, s); // a collection holds the world: give them back, wait, try again
       waitForWorld();
     } else if (state == STATE_HELPED) {
-      if (canBlockHere()) waitOn(rec + R_STATE, s); // the helper notifies when it gives the rights back
+      // Borrowed: by a helper for a moment, or by a collection until its release, and that collection waits for us
+      // (inside our operation, unacknowledged) while we wait for it. So between waits we pass an operation boundary,
+      // which acknowledges a pause and sits it out, as a lock waiter that may not block does (lock.ts). We hold
+      // nothing yet. The sleep is bounded: a pause changes our attention word, not the word we sleep on.
+      leaveOp();
+      enterOpToDetach(tid);
+      if (canBlockHere()) waitFor(rec + R_STATE, s, HELPED_WAIT_MS); // the helper notifies when it gives them back
     } else {
       return ENOTATTACHED;
     }

@@ -502,6 +502,14 @@ export const mutants = [
     replace: `  // a collector`,
   },
   {
+    id: 'proto-detach-helped-no-ack', kind: 'protocol', file: 'assembly/threads.ts', tests: SCHEDULE,
+    what: 'a detacher waiting for borrowed rights sleeps inside its operation without acknowledging a pause',
+    find: `      leaveOp();
+      enterOpToDetach(tid);
+      if (canBlockHere()) waitFor(rec + R_STATE, s, HELPED_WAIT_MS);`,
+    replace: `      if (canBlockHere()) waitFor(rec + R_STATE, s, -1);`,
+  },
+  {
     id: 'proto-dead-while-queued', kind: 'protocol', file: 'assembly/refcount.ts',
     what: 'isDead ignores QUEUED: an object merged with count 0 is freed while still queued',
     find: `  return (s & ~SHARED_WEAK) == SHARED_MERGED;`,

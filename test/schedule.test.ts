@@ -34,7 +34,7 @@ describe('schedule points: debug build only', () => {
   it('every point named in assembly/schedule.ts is passed somewhere in the core', () => {
     const names = [...readFileSync(join(root, 'assembly', 'schedule.ts'), 'utf8').matchAll(/^export const (SP_\w+)/gm)].map((m) => m[1]);
     expect(names.length).toBeGreaterThanOrEqual(20);
-    const core = ['refcount', 'queue', 'park', 'object', 'alloc'].map((f) => readFileSync(join(root, 'assembly', `${f}.ts`), 'utf8')).join('\n');
+    const core = ['refcount', 'queue', 'park', 'object', 'alloc', 'threads'].map((f) => readFileSync(join(root, 'assembly', `${f}.ts`), 'utf8')).join('\n');
     for (const name of names) expect(core, name).toMatch(new RegExp(`schedulePoint\\(${name},`));
   });
 });
@@ -536,6 +536,36 @@ describe('allocator', () => {
     const fourth = await s.done(next); // from a new page
     expect(await A.call('malloc', size)).toBe(blocks[0]); // the block B freed, on the page handed back
     for (const b of [...blocks, fourth]) await A.call('free', b);
+    await expectExact(s);
+  }));
+});
+
+describe('detaching a dead thread whose rights a collection borrowed', () => {
+  it('the detacher, inside its operation when the pause came, acknowledges while it waits: the collection completes, then the detach', () => withSchedule(async (s) => {
+    const [T, X] = [await s.actor('T'), await s.actor('X')];
+    expect(T.tid).toBeLessThan(X.tid); // attached one after the other: the poll looks at T first, and borrows it
+    const lockObj = s.x.brc_alloc(0, 0);
+    expect(s.x.brc_try_lock(lockObj)).toBe(0);
+    await parkInLock(s, T, lockObj);
+    const generation = s.x.brc_thread_generation(T.tid);
+    await T.worker.terminate(); // dies asleep: PARKED, never detached by itself
+    s.actors.splice(s.actors.indexOf(T), 1);
+
+    X.arm('SP_DETACH_ENTERED');
+    const detach = X.start('thread_detach_dead', T.tid, generation);
+    await X.until('SP_DETACH_ENTERED', detach); // inside its operation, T's state not read yet
+    expect(s.x.brc_world_request()).toBe(0);
+    expect(s.x.brc_world_poll()).toBe(X.tid); // T borrowed; X is inside an operation and has not acknowledged
+    expect(s.state(T.tid)).toBe(L.STATE_HELPED);
+    X.resume(); // X finds T's rights borrowed: before the fix it slept on T's state word, and the collection on X
+    await s.until(() => s.x.brc_world_poll() === 0, 'X to acknowledge the pause while it waits for T\'s rights');
+    expect(detach.settled).toBe(false);
+    expect(s.x.brc_collect_cycles()).toBe(0);
+    expect(s.x.brc_world_release(0)).toBe(0); // T's rights back to PARKED: X takes them and detaches T
+    expect(await s.done(detach)).toBe(0);
+    expect(s.state(T.tid)).toBe(L.STATE_FREE);
+    expect(s.x.brc_unlock(lockObj)).toBe(0);
+    s.x.brc_decref(lockObj);
     await expectExact(s);
   }));
 });
