@@ -8,16 +8,16 @@
 // Layer 11, the top: the only file that exports functions from the module. Each export checks its arguments (debug
 // build), marks the operation for safe points (safepoint.ts), and calls one layer below.
 //
-// The rule that makes a pause hold (world.ts, collect.ts, docs/MODEL.md finding 8): every export that writes shared object
-// state (counts, slots, link words, the heap, weak cells) or a record other than its own acknowledgement passes an
-// operation boundary first (enterOp; the fast paths load ATTENTION and call enterOp when it is set), where a pause or
-// a stop is attended; and a wait inside an operation either parks (a collection borrows the rights) or acknowledges
-// between tries (lock.ts). Reads (brc_get_ref, brc_info_*, brc_validate*, brc_holds_lock, brc_stat, brc_verify) and
-// pure address computations need no boundary. The exceptions, each argued where it is: brc_thread_attach (a pause set
-// on the free record is kept, and the first operation attends it), brc_thread_request_stop and brc_thread_cancel_stop
-// (RMWs of another record's STOP bit, which the collector's CAS keeps), brc_safepoint (the acknowledgement itself), and the world
-// calls of the thread that holds the world (nobody pauses it; brc_world_request, brc_collect_cycles and
-// brc_merge_queues enter an operation anyway).
+// The rule that makes a pause hold (world.ts, collect.ts, docs/MODEL.md finding 8): every export that writes shared
+// object state (counts, slots, link words, the heap, weak cells) or a record other than its own acknowledgement passes
+// an operation boundary first (enterOp; the fast paths load ATTENTION and call enterOp when it is set), where a pause
+// or a stop is attended; and a wait inside an operation either parks (a collection borrows the rights) or passes a
+// boundary between tries (passBoundary: lock.ts, threads.ts). Reads (brc_get_ref, brc_info_*, brc_validate*,
+// brc_holds_lock, brc_stat, brc_verify) and pure address computations need no boundary. The exceptions, each argued
+// where it is: brc_thread_attach (a pause set on the free record is kept, and the first operation attends it),
+// brc_thread_request_stop and brc_thread_cancel_stop (RMWs of another record's STOP bit, which the collector's CAS
+// keeps), brc_safepoint (the acknowledgement itself), and the world calls of the thread that holds the world (nobody
+// pauses it; brc_world_request, brc_collect_cycles and brc_merge_queues enter an operation anyway).
 
 import { DEBUG } from "./config";
 import {
@@ -27,7 +27,9 @@ import {
 import { EBUSY, EINVAL, ENOMEM, ENOTATTACHED, OK, fail, getLastError, getLastErrorAddress, setError } from "./errors";
 import { layoutLoaded, loadLayout, maxThreads, myRecord, myTid, recordOf, setCanBlock } from "./instance";
 import { initHeap } from "./init";
-import { acknowledgePause, cancelStop, enterOp, enterOpToDetach, leaveOp, requestStop, stopState, worldHeldByMe, worldRequestedByMe } from "./safepoint";
+import {
+  acknowledgePause, cancelStop, enterOp, leaveOp, requestStop, stopState, worldHeldByMe, worldRequestedByMe,
+} from "./safepoint";
 import { allocBlock, blockSize, freeBlock } from "./alloc";
 import { decrefAny, decrefFast, decrefUnlessLast, ownerWord, immortalize, incref, isImmortal } from "./refcount";
 import { drainAndFree, drainFrees, queueAddress } from "./queue";
@@ -119,7 +121,7 @@ export function brc_thread_detach(): i32 {
  */
 export function brc_thread_detach_dead(tid: u32, generation: u32): i32 {
   if (tid == myTid) return setError(EINVAL, tid);
-  enterOpToDetach(tid); // a pause `tid` asked for is not sat out: it died holding the world, we end it
+  enterOp(tid); // a pause `tid` asked for is not sat out: it died holding the world, we end it
   let rc = detachThread(tid, generation);
   leaveOp();
   return rc;

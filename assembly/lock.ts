@@ -25,7 +25,7 @@ import { canBlockHere } from "./instance";
 import { forgetLock, holdsLock, lockTableEntry, lockTableFull, rememberLock } from "./locktable";
 import { freeBlock } from "./alloc";
 import { parkSelf, unparkSelf } from "./park";
-import { enterOp, leaveOp } from "./safepoint";
+import { passBoundary } from "./safepoint";
 import { waitOn } from "./host";
 
 function casLock(obj: usize): bool {
@@ -62,8 +62,7 @@ export function objectLock(obj: usize): i32 {
     if (!canBlockHere()) {
       // spinning for as long as the lock is held: an operation boundary between tries (nothing is half done here,
       // and we hold our rights), so a pause is acknowledged as a parked waiter counts as held
-      leaveOp();
-      enterOp();
+      passBoundary();
     }
   }
   let addr = obj + H_LINK;

@@ -29,9 +29,17 @@ import {
 import { canBlockHere, myRecord, myTid, recordOf } from "./instance";
 import { waitOn } from "./host";
 
-@inline export function enterOp(): void {
+/**
+ * Starts the multi-step part of an operation, attending a stop or a pause first. `detaching` (brc_thread_detach_dead
+ * only; 0 everywhere else) names the dead thread being detached: a pause that thread asked for itself is not sat out.
+ * It was terminated holding the world (between two world calls: each runs inside one operation, so no scan is under
+ * way) and would otherwise keep its detacher asleep for good; the detach releases that world (world.ts
+ * releaseWorldOf). Not acknowledging keeps us unheld for any later collection, which waits for our next boundary.
+ */
+@inline export function enterOp(detaching: u32 = 0): void {
   store<u32>(myRecord + R_IN_OP, 1);
-  if (atomic.load<u32>(myRecord + R_ATTENTION) != 0) attend(); // after our in-op store; see STOP's grace period
+  // after our in-op store; see STOP's grace period
+  if (atomic.load<u32>(myRecord + R_ATTENTION) != 0) attend(detaching);
 }
 
 @inline export function leaveOp(): void {
@@ -39,18 +47,17 @@ import { waitOn } from "./host";
 }
 
 /**
- * enterOp for brc_thread_detach_dead(dead): the same, except that a pause asked for by `dead` itself is not sat out.
- * A thread terminated holding the world (between two world calls: each runs inside one operation, so no scan is
- * under way) would otherwise keep its detacher asleep for good; the detach releases that world (world.ts
- * releaseWorldOf). Not acknowledging keeps us unheld for any later collection, which waits for our next boundary.
+ * An operation boundary in the middle of a wait that holds nothing half done (a lock waiter that may not block, a
+ * detacher waiting for borrowed rights): a stop or a pause is attended here, so that a collection never waits for a
+ * thread that waits for it. `detaching` as for enterOp.
  */
-export function enterOpToDetach(dead: u32): void {
-  store<u32>(myRecord + R_IN_OP, 1);
-  if (atomic.load<u32>(myRecord + R_ATTENTION) != 0) attend(dead);
+@inline export function passBoundary(detaching: u32 = 0): void {
+  leaveOp();
+  enterOp(detaching);
 }
 
-/** At an operation boundary with ATTENTION set: stop, or sit out a pause (unless `dead`, being detached, asked it). */
-function attend(dead: u32 = 0): void {
+/** At an operation boundary with ATTENTION set: stop, or sit out a pause (unless `detaching` asked for it). */
+function attend(detaching: u32): void {
   let attention = myRecord + R_ATTENTION;
   while (true) {
     let a = atomic.load<u32>(attention);
@@ -59,7 +66,7 @@ function attend(dead: u32 = 0): void {
       continue; // the stop was withdrawn: look again (a pause may have been counted on our STOPPED meanwhile)
     }
     if ((a & ATTENTION_PAUSE) == 0) return;
-    if (dead != 0 && (atomic.load<u32>(GLOBAL_BASE + G_WORLD) & ~WORLD_HELD) == dead) return;
+    if (detaching != 0 && (atomic.load<u32>(GLOBAL_BASE + G_WORLD) & ~WORLD_HELD) == detaching) return;
     store<u32>(myRecord + R_IN_OP, 0);
     // The acknowledgement, stored again before every sleep: a new collection may have asked meanwhile.
     // SC store: everything we did happens before the collector's load that sees it.

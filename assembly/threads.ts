@@ -40,7 +40,7 @@ import { abandonObject } from "./refcount";
 import { drainAndFree, drainFrees, releaseRights } from "./queue";
 import { releaseLocksOf } from "./lock";
 import { unlinkAll } from "./embed";
-import { enterOpToDetach, leaveOp, waitForWorld, worldHeldByOther } from "./safepoint";
+import { passBoundary, waitForWorld, worldHeldByOther } from "./safepoint";
 import { SP_DETACH_ENTERED, schedulePoint } from "./schedule";
 import { releaseWorldOf } from "./world";
 import { waitFor } from "./host";
@@ -110,8 +110,8 @@ export function detachThread(tid: u32, generation: u32): i32 {
 const HELPED_WAIT_MS: i32 = 1;
 
 /**
- * Takes the rights of `tid`'s record from its owner (ourselves) or from a dead owner, of incarnation `generation`, waiting out
- * a helper that borrowed them, and backing off while a collection holds the world. OK, or ENOTATTACHED.
+ * Takes the rights of `tid`'s record from its owner (ourselves) or from a dead owner, of incarnation `generation`,
+ * waiting out a helper that borrowed them, and backing off while a collection holds the world. OK, or ENOTATTACHED.
  */
 function takeRights(tid: u32, generation: u32): i32 {
   let rec = recordOf(tid);
@@ -130,10 +130,9 @@ function takeRights(tid: u32, generation: u32): i32 {
     } else if (state == STATE_HELPED) {
       // Borrowed: by a helper for a moment, or by a collection until its release, and that collection waits for us
       // (inside our operation, unacknowledged) while we wait for it. So between waits we pass an operation boundary,
-      // which acknowledges a pause and sits it out, as a lock waiter that may not block does (lock.ts). We hold
-      // nothing yet. The sleep is bounded: a pause changes our attention word, not the word we sleep on.
-      leaveOp();
-      enterOpToDetach(tid);
+      // as a lock waiter that may not block does (lock.ts). We hold nothing yet. The sleep is bounded: a pause
+      // changes our attention word, not the word we sleep on.
+      passBoundary(tid);
       if (canBlockHere()) waitFor(rec + R_STATE, s, HELPED_WAIT_MS); // the helper notifies when it gives them back
     } else {
       return ENOTATTACHED;

@@ -492,7 +492,7 @@ export const mutants = [
   {
     id: 'proto-detach-paused-by-dead', kind: 'protocol', file: 'assembly/index.ts', tests: ['test/world.test.ts'],
     what: 'brc_thread_detach_dead sits out the pause of the very thread it detaches (a holder that died)',
-    find: `  enterOpToDetach(tid); // a pause`,
+    find: `  enterOp(tid); // a pause`,
     replace: `  enterOp(); // a pause`,
   },
   {
@@ -504,8 +504,7 @@ export const mutants = [
   {
     id: 'proto-detach-helped-no-ack', kind: 'protocol', file: 'assembly/threads.ts', tests: SCHEDULE,
     what: 'a detacher waiting for borrowed rights sleeps inside its operation without acknowledging a pause',
-    find: `      leaveOp();
-      enterOpToDetach(tid);
+    find: `      passBoundary(tid);
       if (canBlockHere()) waitFor(rec + R_STATE, s, HELPED_WAIT_MS);`,
     replace: `      if (canBlockHere()) waitFor(rec + R_STATE, s, -1);`,
   },

@@ -298,7 +298,10 @@ describe('a stop that is withdrawn (brc_thread_cancel_stop: terminate() gave up)
 describe('a thread that dies (or detaches) holding the world', () => {
   const worldAt = LAYOUT.GLOBAL_BASE + LAYOUT.G_WORLD;
 
-  /** Starts a holder as tid 2 (the main thread acknowledges its pause meanwhile); resolves once it holds. */
+  /**
+   * Starts a holder (the main thread acknowledges its pause meanwhile); resolves once it holds what it asked for,
+   * with its tid (the one G_WORLD names) and generation.
+   */
   async function holder(heap: TestHeap, hold: 'requested' | 'held' | 'detach') {
     const x = heap.core.exports;
     const ctl = new Int32Array(new SharedArrayBuffer(16));
@@ -306,7 +309,8 @@ describe('a thread that dies (or detaches) holding the world', () => {
       { ctl, probe: new Int32Array(new SharedArrayBuffer(12)), hold, worldWord: worldAt });
     // acknowledging from our "idle loop" (as src/ does) until it holds what it asked for: we run no operation meanwhile
     expect(await pollUntilAsync(() => { x.brc_safepoint(); return Atomics.load(ctl, 2) === 1; })).toBe(true);
-    return { w, tid: 2, generation: x.brc_thread_generation(2) };
+    const tid = (worldWord(heap) & ~LAYOUT.WORLD_HELD) >>> 0;
+    return { w, tid, generation: x.brc_thread_generation(tid) };
   }
 
   /** An attached thread (its record paused by the dead holder) detaches the dead holder; bounded, never a hang. */
@@ -325,25 +329,21 @@ describe('a thread that dies (or detaches) holding the world', () => {
     const x = heap.core.exports;
     const obj = x.brc_alloc(8, 0);
     expect(x.brc_try_lock(obj)).toBe(0);
-    // a lock waiter (tid 3 after the holder: started first, it parks in brc_lock)
+    // a lock waiter (tid 2, the only worker yet), asleep in brc_lock
     const waiterCtl = new Int32Array(new SharedArrayBuffer(8));
     const waiter = start<{ tid: number; locked: number; unlocked: number; detached: number }>(heap, 'spinOnLock',
       { obj, ctl: waiterCtl, probe: new Int32Array(new SharedArrayBuffer(12)) });
     expect(pollUntil(() => Atomics.load(waiterCtl, 0) === 1 && x.brc_thread_state(2) === LAYOUT.STATE_PARKED)).toBe(true);
 
-    const ctl = new Int32Array(new SharedArrayBuffer(16));
-    const w = start<Record<string, number>>(heap, 'holdWorld',
-      { ctl, probe: new Int32Array(new SharedArrayBuffer(12)), hold: 'held', worldWord: worldAt });
-    expect(await pollUntilAsync(() => { x.brc_safepoint(); return Atomics.load(ctl, 2) === 1; })).toBe(true);
-    const htid = 3;
-    expect(Atomics.load(new Uint32Array(heap.memory.buffer), worldAt >>> 2)).toBe((htid | LAYOUT.WORLD_HELD) >>> 0);
+    const { w, tid: htid, generation } = await holder(heap, 'held');
+    expect(htid).not.toBe(2);
+    expect(worldWord(heap)).toBe((htid | LAYOUT.WORLD_HELD) >>> 0);
     expect(x.brc_thread_state(2)).toBe(LAYOUT.STATE_HELPED); // the waiter's rights, borrowed by the holder
-    const generation = x.brc_thread_generation(htid);
     await w.worker.terminate(); // in its own JavaScript: a safe point
 
     const r = await detachByWorker(heap, htid, generation);
     expect(r).toMatchObject({ detachedDead: 0 });
-    expect(Atomics.load(new Uint32Array(heap.memory.buffer), worldAt >>> 2)).toBe(0);
+    expect(worldWord(heap)).toBe(0);
     expect(x.brc_thread_state(2)).toBe(LAYOUT.STATE_PARKED); // given back: it may unpark again
     expect(x.brc_unlock(obj)).toBe(0); // an operation of ours: it would sleep for good under a pause left set
     expect(await waiter.result).toMatchObject({ locked: 0, unlocked: 0, detached: 0 });
@@ -355,10 +355,10 @@ describe('a thread that dies (or detaches) holding the world', () => {
     const heap = await freshHeap();
     const x = heap.core.exports;
     const { w, tid, generation } = await holder(heap, 'requested');
-    expect(Atomics.load(new Uint32Array(heap.memory.buffer), worldAt >>> 2)).toBe(tid);
+    expect(worldWord(heap)).toBe(tid);
     await w.worker.terminate();
     expect(await detachByWorker(heap, tid, generation)).toMatchObject({ detachedDead: 0 });
-    expect(Atomics.load(new Uint32Array(heap.memory.buffer), worldAt >>> 2)).toBe(0);
+    expect(worldWord(heap)).toBe(0);
     expect(Atomics.load(new Uint32Array(heap.memory.buffer), (x.brc_attention_address(heap.tid) >>> 0) >>> 2) & LAYOUT.ATTENTION_PAUSE).toBe(0);
     const obj = x.brc_alloc(8, 0); // not paused any more
     x.brc_decref(obj);
