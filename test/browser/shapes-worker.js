@@ -1,21 +1,11 @@
 // A module Web Worker: declares the shapes itself, waits on a barrier with the others, updates the counter under
 // its lock, reads a long string field (decoded over shared memory), and builds a list it hands to the page.
 import { joinHeap } from '/dist/worker.browser.js';
+import { barrier } from '/scripts/lib/threads.mjs';
 
 const heap = await joinHeap();
 const Counter = heap.shape('Counter', { hits: 'u32', total: 'f64', note: 'string' });
 const Item = heap.shape('Item', { worker: 'u8', label: 'string', next: 'self' });
-
-function barrier(b, parties) {
-  const generation = Atomics.load(b, 1);
-  if (Atomics.add(b, 0, 1) === parties - 1) {
-    Atomics.store(b, 0, 0);
-    Atomics.add(b, 1, 1);
-    Atomics.notify(b, 1);
-  } else {
-    while (Atomics.load(b, 1) === generation) Atomics.wait(b, 1, generation);
-  }
-}
 
 self.onmessage = (event) => {
   const { counter, iterations, index, barrier: b, ids } = event.data;

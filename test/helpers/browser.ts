@@ -1,5 +1,5 @@
 // Chromium for tests (test/browser.test.ts, test/browser-lifecycle.test.ts): Debian's chromium driven by playwright-core, and a
-// server for dist/, build/ and test/browser/, with or without the COOP/COEP headers.
+// server for dist/, build/, test/browser/ and scripts/lib/ (the barrier), with or without the COOP/COEP headers.
 import { createServer, type Server } from 'node:http';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -12,10 +12,10 @@ export const chromiumPath = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/u
 const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.map': 'application/json' };
 
 /**
- * A server for `dir` (by default the repository, where only dist/, build/ and test/browser/ are served), with or
- * without the COOP/COEP headers that give a page shared memory. `index`: a path ending in / serves its index.html.
+ * A server for `dir` (by default the repository, where only dist/, build/, test/browser/ and scripts/lib/ are
+ * served), with or without the COOP/COEP headers that give a page shared memory. `index`: a path ending in / serves its index.html.
  */
-export function serve(isolated: boolean, { dir = root, prefixes = ['/dist/', '/build/', '/test/browser/'], index = false } = {}): Promise<Server> {
+export function serve(isolated: boolean, { dir = root, prefixes = ['/dist/', '/build/', '/test/browser/', '/scripts/lib/'], index = false } = {}): Promise<Server> {
   const server = createServer(async (req, res) => {
     let path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
     if (index && path.endsWith('/')) path += 'index.html';
