@@ -49,42 +49,36 @@ EXPORT(rc_owner_only_list) void rc_owner_only_list(const brc_ref *list, uint32_t
 
 /* ---- field reads: one lookup walks the nodes reading datamap, nodemap, keys and a child slot per level ---- */
 
-static int lookup_with_calls(brc_ref node, uint32_t key, uint32_t *value) {
-  uint32_t h = champ_hash(key);
-  for (uint32_t shift = 0; node != 0; shift += BITS) {
-    const node_t *n = (const node_t *)brc_payload(node);
-    uint32_t bit = 1u << ((h >> shift) & MASK);
-    if (n->datamap & bit) {
-      uint32_t at = index_of(n->datamap, bit);
-      if (n->kv[2 * at] != key) return 0;
-      *value = n->kv[2 * at + 1];
-      return 1;
-    }
-    if (!(n->nodemap & bit)) return 0;
-    node = brc_get_ref(node, index_of(n->nodemap, bit));
+/* The lookup of examples/c/champ.c with its two accesses as parameters: NODE(node), the node's fields; CHILD(node, i),
+ * its i-th child (borrowed). One body for every variant, so that only the accesses differ between them. */
+#define CHAMP_LOOKUP(name, NODE, CHILD)                                                  \
+  static int name(brc_ref node, uint32_t key, uint32_t *value) {                        \
+    uint32_t h = champ_hash(key);                                                        \
+    for (uint32_t shift = 0; node != 0; shift += BITS) {                                 \
+      const node_t *n = NODE(node);                                                      \
+      uint32_t bit = 1u << ((h >> shift) & MASK);                                        \
+      if (n->datamap & bit) {                                                            \
+        uint32_t at = index_of(n->datamap, bit);                                         \
+        if (n->kv[2 * at] != key) return 0;                                              \
+        *value = n->kv[2 * at + 1];                                                      \
+        return 1;                                                                        \
+      }                                                                                  \
+      if (!(n->nodemap & bit)) return 0;                                                 \
+      node = CHILD(node, index_of(n->nodemap, bit));                                     \
+    }                                                                                    \
+    return 0;                                                                            \
   }
-  return 0;
-}
+
+/* Through the exports: a call per node for its payload, and one per child. */
+#define NODE_BY_CALL(node) ((const node_t *)brc_payload(node))
+CHAMP_LOOKUP(lookup_with_calls, NODE_BY_CALL, brc_get_ref)
 
 /* What one would write without the header: the v2 layout's offsets by hand (16-byte header, slot count in the low
  * 12 bits of the u16 at 6, 4-byte slots, the payload after them 8-aligned), plain loads. */
-static int lookup_by_hand(brc_ref node, uint32_t key, uint32_t *value) {
-  uint32_t h = champ_hash(key);
-  for (uint32_t shift = 0; node != 0; shift += BITS) {
-    uintptr_t base = (uintptr_t)node;
-    const node_t *n = (const node_t *)(base + 16 + ((4 * ((uint32_t)*(const uint16_t *)(base + 6) & 0xfff) + 7) & ~7u));
-    uint32_t bit = 1u << ((h >> shift) & MASK);
-    if (n->datamap & bit) {
-      uint32_t at = index_of(n->datamap, bit);
-      if (n->kv[2 * at] != key) return 0;
-      *value = n->kv[2 * at + 1];
-      return 1;
-    }
-    if (!(n->nodemap & bit)) return 0;
-    node = ((const uint32_t *)(base + 16))[index_of(n->nodemap, bit)] & ~1u;
-  }
-  return 0;
-}
+#define SLOTS_BY_HAND(node) ((uint32_t)*(const uint16_t *)((uintptr_t)(node) + 6) & 0xfff)
+#define NODE_BY_HAND(node) ((const node_t *)((uintptr_t)(node) + 16 + ((4 * SLOTS_BY_HAND(node) + 7) & ~7u)))
+#define CHILD_BY_HAND(node, i) (((const uint32_t *)((uintptr_t)(node) + 16))[i] & ~1u)
+CHAMP_LOOKUP(lookup_by_hand, NODE_BY_HAND, CHILD_BY_HAND)
 
 #define LOOKUP_LOOP(name, fn)                                                            \
   EXPORT(name) uint32_t name(uint32_t keys, uint32_t n) {                                \
