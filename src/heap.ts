@@ -21,6 +21,7 @@ import { Locks } from './locks.js';
 import { HeapViews } from './views.js';
 import { ownerDecref, ownerIncref } from './fastpath.js';
 import { collectCycles, mergeEveryQueue, type CycleOptions } from './collect.js';
+import { startIdleWaiter } from './idle.js';
 import { ThreadGroup } from './lifecycle.js';
 import type { HeapShare, HeapThread, SpawnOptions } from './thread.js';
 import { link, runDetachHooks, type ForeignExports, type LinkedModule, type LinkOptions, type LinkSource } from './link.js';
@@ -502,32 +503,17 @@ export class Heap {
     return this.#closed;
   }
 
-  /**
-   * While the event loop is idle: merge what other threads queue for us as soon as they queue it, and acknowledge a
-   * collection's pause (brc_safepoint) without blocking: the JS fast paths then see ATTENTION and call in.
-   */
+  /** While the event loop is idle: merge what is queued for us at once, and acknowledge pauses (idle.ts). */
   #armQueueWaiter(): void {
     if (!this.shared || typeof Atomics.waitAsync !== 'function') return;
     this.#queueIndex = (this.raw.brc_queue_address(this.tid) >>> 0) >>> 2;
-    const wait = () => {
-      if (this.#closed) return;
-      const result = Atomics.waitAsync(new Int32Array(this.memory.buffer), this.#queueIndex, 0);
-      if (result.async) void result.value.then(wake);
-      else setTimeout(wake, 0); // work is already queued
-    };
-    const wake = () => {
-      if (this.#closed) return;
-      if (this.raw.brc_safepoint() === 0) {
-        this.raw.brc_collect();
-        wait();
-        return;
-      }
-      // paused for a collection: sleep until our ATTENTION word changes (the collector clears it, then wakes us)
-      const attention = Atomics.load(new Int32Array(this.memory.buffer), this.attention);
-      const result = Atomics.waitAsync(new Int32Array(this.memory.buffer), this.attention, attention);
-      if (result.async) void result.value.then(wake);
-      else setTimeout(wake, 0);
-    };
-    wait();
+    startIdleWaiter({
+      memory: this.memory,
+      queueIndex: this.#queueIndex,
+      attentionIndex: this.attention,
+      safepoint: () => this.raw.brc_safepoint(),
+      collect: () => { this.raw.brc_collect(); },
+      closed: () => this.#closed,
+    });
   }
 }
